@@ -1,0 +1,40 @@
+# The 311 feedback intake assistant. `make help` lists what each target does.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+BOT_PY := .venvs/bot/bin/python
+BACKEND_PY := .venvs/backend/bin/python
+PYTEST_FLAGS ?= -q -p no:cacheprovider
+
+.PHONY: help envs model run test test-backend test-bot classify validate clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+envs: ## Create or refresh both Python environments from their lock files (only when a lock changed)
+	@scripts/setup_env.sh bot
+	@scripts/setup_env.sh backend
+
+model: envs ## Train the Rasa model unless one for this exact config, domain and data exists
+	@scripts/train.sh >/dev/null
+
+run: envs ## Run the whole assistant on this machine: web chat page, backend, action server, Rasa (Ctrl-C stops)
+	@model=$$(scripts/train.sh) && $(BOT_PY) scripts/stack.py --model "$$model"
+
+test: envs model ## Run every test (backend, actions, NLU, end to end)
+	@$(MAKE) --no-print-directory test-backend
+	@$(MAKE) --no-print-directory test-bot
+
+test-backend: envs ## Run the backend's tests
+	$(BACKEND_PY) -m pytest $(PYTEST_FLAGS) -W error tests/backend
+
+test-bot: model ## Run the bot's tests: actions, channels, classify, and the live stack end to end
+	INTAKE_MODEL=$$(scripts/train.sh) $(BOT_PY) -m pytest $(PYTEST_FLAGS) --timeout 900 tests/bot tests/e2e
+
+classify: model ## Classify messages from stdin, one per line, printing one JSON object per line
+	@$(BOT_PY) scripts/classify.py --model "$$(scripts/train.sh)"
+
+validate: envs ## Check the domain, rules and training data for mistakes
+	.venvs/bot/bin/rasa data validate --config config.yml --domain bot/domain --data nlu_data bot/rules --fail-on-warnings
+
+clean: ## Remove environments, models, caches and the local database
+	rm -rf .venvs models .rasa var build

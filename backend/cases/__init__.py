@@ -1,0 +1,1 @@
+"""Cases: complaints, compliments and service requests, their storage, rules and web API."""

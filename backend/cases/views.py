@@ -1,0 +1,113 @@
+"""Web API of cases: the action server creates them, staff read and list them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response, status
+from sqlalchemy.orm import Session
+
+from backend import references
+from backend.auth import require_case_writer, require_staff
+from backend.cases import service
+from backend.cases.enums import CaseKind, CaseStatus
+from backend.cases.schemas import CaseCreate, CaseDetail, CaseList, CaseRead
+from backend.catalog.schemas import Catalog
+from backend.catalog.views import get_catalog
+from backend.database.core import Database, get_database, get_session
+from backend.errors import problem
+from backend.transcripts import service as transcript_service
+
+router = APIRouter(prefix="/api/cases", tags=["cases"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=128,
+        pattern=r"^[\x20-\x7e]+$",
+        description="Any printable ASCII up to 128 characters; a retry with the same key returns the same case.",
+    ),
+]
+
+
+@router.post(
+    "",
+    response_model=CaseRead,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(require_case_writer)],
+    responses={
+        200: {"description": "A retry with the same Idempotency-Key: the case created the first time."},
+        409: {"description": "The Idempotency-Key was already used with a different body."},
+    },
+)
+def create_case(
+    case_in: CaseCreate,
+    response: Response,
+    session: Annotated[Session, Depends(get_session)],
+    catalog: Annotated[Catalog, Depends(get_catalog)],
+    idempotency_key: IdempotencyKey = None,
+) -> CaseRead:
+    """Record a new case and return it with its reference number."""
+    try:
+        case, created = service.create(
+            session=session, catalog=catalog, case_in=case_in, idempotency_key=idempotency_key
+        )
+    except service.CaseInputError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=[problem(("body", exc.field), exc.message)]
+        ) from None
+    except service.IdempotencyConflict:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail="This Idempotency-Key was already used with a different request body.",
+        ) from None
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return CaseRead.model_validate(case)
+
+
+@router.get("", response_model=CaseList, dependencies=[Depends(require_staff)])
+def list_cases(
+    session: Annotated[Session, Depends(get_session)],
+    kind: CaseKind | None = None,
+    status_: Annotated[CaseStatus | None, Query(alias="status")] = None,
+    channel: str | None = None,
+    sender_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CaseList:
+    """Return cases newest first, filtered by kind, status, channel or conversation."""
+    cases, total = service.get_all(
+        session=session, kind=kind, status=status_, channel=channel, sender_id=sender_id, limit=limit, offset=offset
+    )
+    return CaseList(items=[CaseRead.model_validate(case) for case in cases], total=total, limit=limit, offset=offset)
+
+
+@router.get(
+    "/{reference}",
+    response_model=CaseDetail,
+    dependencies=[Depends(require_staff)],
+    responses={400: {"description": "Not a valid reference number."}, 404: {"description": "No such case."}},
+)
+def read_case(
+    reference: str,
+    session: Annotated[Session, Depends(get_session)],
+    database: Annotated[Database, Depends(get_database)],
+) -> CaseDetail:
+    """Return the case with this reference and the conversation behind it."""
+    canonical = references.normalize(reference)
+    if canonical is None or not references.is_valid(canonical):
+        shown = reference if len(reference) <= 40 else reference[:40] + "..."
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=f"{shown} is not a valid reference number")
+    case = service.get_by_reference(session=session, reference=canonical)
+    if case is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"No case has the reference {canonical}")
+    transcript = transcript_service.read(engine=database.tracker_engine, sender_id=case.sender_id, at=case.created_at)
+    return CaseDetail(
+        **CaseRead.model_validate(case).model_dump(),
+        sender_id=case.sender_id,
+        details=case.details,
+        transcript=transcript,
+    )

@@ -1,0 +1,25 @@
+"""The shape of one turn of a transcript."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+from pydantic import BaseModel
+
+
+class Role(str, Enum):
+    """Who said it."""
+
+    RESIDENT = "resident"
+    BOT = "bot"
+
+
+class Turn(BaseModel):
+    """One message of the conversation; intent and confidence are the classifier's reading of resident turns."""
+
+    role: Role
+    text: str | None
+    timestamp: datetime
+    intent: str | None = None
+    confidence: float | None = None

@@ -1,0 +1,1 @@
+"""Input and output connectors that Rasa loads from bot/credentials.yml."""

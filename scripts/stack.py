@@ -1,0 +1,216 @@
+"""Start the whole assistant on one machine (backend, action server, Rasa), wait until it answers, stop it cleanly.
+
+`make run` uses it in the foreground; the end-to-end tests use the same `Stack` with their own ports and folder.
+It needs only the standard library, and the environments and model that `make run` prepares.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+BOT_BIN = ROOT / ".venvs" / "bot" / "bin"
+BACKEND_BIN = ROOT / ".venvs" / "backend" / "bin"
+SECRET_NAMES = ("INTAKE_STAFF_TOKEN", "INTAKE_ACTIONS_TOKEN")
+
+
+def load_or_create_secrets(var_dir: Path) -> Dict[str, str]:
+    """Return the tokens the services share, generating any that are missing into var/secrets.env (mode 600)."""
+    path = var_dir / "secrets.env"
+    values: Dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            name, sep, value = line.partition("=")
+            if sep and name.strip() in SECRET_NAMES:
+                values[name.strip()] = value.strip()
+    for name in SECRET_NAMES:
+        if os.environ.get(name):
+            values[name] = os.environ[name]
+        values.setdefault(name, secrets.token_urlsafe(32))
+    var_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{name}={values[name]}\n" for name in SECRET_NAMES))
+    path.chmod(0o600)
+    return values
+
+
+@dataclass
+class Service:
+    """One server process of the stack, with the URL that says it is ready."""
+
+    name: str
+    command: List[str]
+    ready_url: str
+    process: Optional[subprocess.Popen] = None
+
+
+@dataclass
+class Stack:
+    """The backend, the action server and Rasa, wired together through environment variables."""
+
+    model: Path
+    var_dir: Path = ROOT / "var"
+    host: str = "127.0.0.1"
+    backend_port: int = 8000
+    actions_port: int = 5055
+    rasa_port: int = 5005
+    web_origins: List[str] = field(default_factory=list)
+    services: List[Service] = field(default_factory=list)
+
+    @property
+    def database_path(self) -> Path:
+        return self.var_dir / "intake.db"
+
+    @property
+    def backend_url(self) -> str:
+        return f"http://{self.host}:{self.backend_port}"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.host}:{self.rasa_port}"
+
+    def environment(self) -> Dict[str, str]:
+        """Return the environment every service gets: settings from the caller's, plus the wiring."""
+        env = dict(os.environ)
+        env.update(load_or_create_secrets(self.var_dir))
+        env.setdefault("INTAKE_DATABASE_URL", f"sqlite:///{self.database_path}")
+        env.setdefault("INTAKE_TRACKER_SQLITE_PATH", str(self.database_path))
+        env["INTAKE_ACTION_SERVER_URL"] = f"http://{self.host}:{self.actions_port}/webhook"
+        env["INTAKE_BACKEND_URL"] = self.backend_url
+        env["INTAKE_RASA_PUBLIC_URL"] = env.get("INTAKE_RASA_PUBLIC_URL") or self.rasa_url
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+        env["PYTHONPATH"] = str(ROOT)
+        return env
+
+    def _origins(self) -> List[str]:
+        return self.web_origins or [f"http://{h}:{self.backend_port}" for h in ("localhost", "127.0.0.1")]
+
+    def migrate(self, env: Dict[str, str]) -> None:
+        """Bring the database schema up to date."""
+        subprocess.run([str(BACKEND_BIN / "python"), "-m", "backend.manage", "migrate"], cwd=ROOT, env=env, check=True)
+
+    def start(self) -> None:
+        """Migrate the database and start the three servers in the background, logging under var/log/."""
+        env = self.environment()
+        self.migrate(env)
+        log_dir = self.var_dir / "log"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.services = [
+            Service(
+                "backend",
+                [str(BACKEND_BIN / "uvicorn"), "backend.main:app", "--host", self.host,
+                 "--port", str(self.backend_port), "--no-access-log"],
+                f"{self.backend_url}/healthz",
+            ),
+            Service(
+                "actions",
+                [str(BOT_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
+                f"http://{self.host}:{self.actions_port}/health",
+            ),
+            Service(
+                "rasa",
+                [str(BOT_BIN / "rasa"), "run", "--model", str(self.model), "--endpoints", "bot/endpoints.yml",
+                 "--credentials", "bot/credentials.yml", "--interface", self.host, "--port", str(self.rasa_port),
+                 "--cors", *self._origins()],
+                f"{self.rasa_url}/webhooks/rest/",
+            ),
+        ]
+        for service in self.services:
+            log = open(log_dir / f"{service.name}.log", "ab")
+            service.process = subprocess.Popen(
+                service.command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def wait_until_ready(self, timeout: float = 240.0) -> None:
+        """Wait until every service answers its ready URL; raise with the log's tail if one dies or times out."""
+        deadline = time.monotonic() + timeout
+        for service in self.services:
+            while not _answers(service.ready_url):
+                assert service.process is not None
+                if service.process.poll() is not None:
+                    raise RuntimeError(f"{service.name} exited with {service.process.returncode}:\n{self.log_tail(service.name)}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{service.name} not ready after {timeout:.0f} s:\n{self.log_tail(service.name)}")
+                time.sleep(0.5)
+
+    def log_tail(self, name: str, lines: int = 30) -> str:
+        """Return the last lines of a service's log."""
+        path = self.var_dir / "log" / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else "(no log)"
+
+    def stop(self) -> None:
+        """Ask every server to stop, then make sure it has."""
+        for service in reversed(self.services):
+            if service.process and service.process.poll() is None:
+                os.killpg(service.process.pid, signal.SIGTERM)
+        for service in reversed(self.services):
+            if service.process:
+                try:
+                    service.process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(service.process.pid, signal.SIGKILL)
+                    service.process.wait()
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", required=True, type=Path, help="trained model (.tar.gz)")
+    args = parser.parse_args(argv)
+    stack = Stack(
+        model=args.model.resolve(),
+        var_dir=Path(os.environ.get("INTAKE_VAR_DIR", ROOT / "var")).resolve(),
+        host=os.environ.get("INTAKE_HOST", "127.0.0.1"),
+        backend_port=int(os.environ.get("INTAKE_BACKEND_PORT", "8000")),
+        actions_port=int(os.environ.get("INTAKE_ACTIONS_PORT", "5055")),
+        rasa_port=int(os.environ.get("INTAKE_RASA_PORT", "5005")),
+    )
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print("==> starting the backend, the action server and Rasa (loading the model takes about 30 s)", flush=True)
+    try:
+        stack.start()
+        stack.wait_until_ready()
+        print(
+            f"\nThe assistant is running. Logs are in {stack.var_dir / 'log'}.\n"
+            f"  Web chat page:   {stack.backend_url}/\n"
+            f"  Backend API:     {stack.backend_url}/docs (staff token in {stack.var_dir / 'secrets.env'})\n"
+            f"  Rasa REST:       {stack.rasa_url}/webhooks/rest/webhook\n"
+            f"  Action server:   http://{stack.host}:{stack.actions_port}/health\n"
+            "Press Ctrl-C to stop.",
+            flush=True,
+        )
+        while all(s.process and s.process.poll() is None for s in stack.services):
+            time.sleep(1)
+        dead = [s.name for s in stack.services if s.process and s.process.poll() is not None]
+        print(f"error: {', '.join(dead)} stopped unexpectedly; see {stack.var_dir / 'log'}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\n==> stopping", flush=True)
+        return 0
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

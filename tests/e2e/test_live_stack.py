@@ -1,0 +1,65 @@
+"""A resident's complaint through the real running stack becomes a case with the conversation behind it."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import Resident, http
+
+REFERENCE = re.compile(r"\b([CPS]-[2-9A-HJKMNP-Z]{7})\b")
+
+
+def staff_headers(stack) -> dict:
+    return {"Authorization": f"Bearer {stack.environment()['INTAKE_STAFF_TOKEN']}"}
+
+
+def test_a_complaint_conversation_becomes_a_case_with_its_transcript(stack):
+    resident = Resident(stack, "e2e-complaint-1")
+    first = "The garbage truck skipped my street again and nobody answered when I called 311 about it"
+    replies = resident.say(first)
+    assert any("where" in reply.lower() for reply in replies), replies
+    replies = resident.say("45 Elm Street")
+    match = REFERENCE.search(" ".join(replies))
+    assert match, replies
+    reference = match.group(1)
+    assert reference.startswith("C-")
+
+    status, case = http("GET", f"{stack.backend_url}/api/cases/{reference}", headers=staff_headers(stack))
+    assert status == 200, case
+    assert case["kind"] == "complaint"
+    assert case["status"] == "new"
+    assert case["channel"] == "rest"
+    assert case["location"] == "45 Elm Street"
+    assert case["description"] == first
+    resident_turns = [t for t in case["transcript"] if t["role"] == "resident"]
+    bot_turns = [t for t in case["transcript"] if t["role"] == "bot"]
+    assert [t["text"] for t in resident_turns] == [first, "45 Elm Street"]
+    assert resident_turns[0]["intent"] == "complaint"
+    assert any(reference in t["text"] for t in bot_turns)
+    assert all(t["timestamp"] for t in case["transcript"])
+
+
+def test_a_service_request_asks_for_what_is_missing(stack):
+    resident = Resident(stack, "e2e-request-1")
+    replies = resident.say("I want to report a problem")
+    assert replies, "the assistant should answer"
+    resident.say("There is a big pothole in the right lane")
+    replies = resident.say("Queen St W and Spadina Ave")
+    assert REFERENCE.search(" ".join(replies)), replies
+
+
+def test_staff_api_needs_the_token(stack):
+    status, _ = http("GET", f"{stack.backend_url}/api/cases/C-2222222")
+    assert status == 401
+
+
+def test_a_malformed_message_gets_a_clear_error(stack):
+    status, body = http("POST", f"{stack.rasa_url}/webhooks/rest/webhook", {"message": "hi"})
+    assert status == 400
+    assert "sender" in body["detail"]
+
+
+def test_a_message_cannot_set_intents_or_slots(stack):
+    resident = Resident(stack, "e2e-slash-1")
+    replies = resident.say('/service_request{"description": "x", "location": "y"}')
+    assert not REFERENCE.search(" ".join(replies)), replies
