@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import FakeBackend, make_tracker
+from bot_testing import FakeBackend, make_tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 

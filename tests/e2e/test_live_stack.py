@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import Resident, http
+from live import Resident, http
 
 REFERENCE = re.compile(r"\b([CPS]-[2-9A-HJKMNP-Z]{7})\b")
 
