@@ -14,11 +14,13 @@ import json
 import logging
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Dict, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+warnings.filterwarnings("ignore")  # library deprecation notices say nothing to someone sorting messages
 
 from channels.text import MAX_MESSAGE_CHARS, clean_message  # noqa: E402
 
@@ -55,6 +57,16 @@ async def classify_stream(model: Path, lines: Any, out: Any) -> None:
         out.flush()
 
 
+def _quiet_structlog() -> None:
+    """Keep Rasa's structured debug logs off stdout, which carries only the JSON records."""
+    import structlog
+
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, type=Path, help="trained model (.tar.gz)")
@@ -62,6 +74,7 @@ def main() -> int:
     logging.basicConfig(level=logging.ERROR)
     for noisy in ("rasa", "tensorflow", "absl"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+    _quiet_structlog()
     asyncio.run(classify_stream(args.model, sys.stdin.buffer, sys.stdout))
     return 0
 

@@ -183,7 +183,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         actions_port=int(os.environ.get("INTAKE_ACTIONS_PORT", "5055")),
         rasa_port=int(os.environ.get("INTAKE_RASA_PORT", "5005")),
     )
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # Ctrl-C and SIGTERM both stop everything, even when started from a shell that ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     print("==> starting the backend, the action server and Rasa (loading the model takes about 30 s)", flush=True)
     try:
         stack.start()
