@@ -1,0 +1,117 @@
+"""Score a trained model on the held-out messages: per-kind precision/recall/F1, macro-F1, confusion matrix,
+the same under typo noise, and parse latency. Prints figures; it is a benchmark, not a test.
+
+    .venvs/bot/bin/python benchmarks/nlu.py --model models/intake-<hash>.tar.gz
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import random
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+warnings.filterwarnings("ignore")
+
+KINDS = ("complaint", "compliment", "service_request", "other")
+HELDOUT = ROOT / "tests" / "data" / "nlu_heldout.yml"
+
+
+def kind_of(intent: str | None) -> str:
+    return intent if intent in KINDS[:3] else "other"
+
+
+def load_heldout(path: Path = HELDOUT) -> List[Tuple[str, str]]:
+    """Return (text, kind) pairs from a Rasa NLU YAML file."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    data = load_data(str(path))
+    return [(e.get("text"), kind_of(e.get("intent"))) for e in data.intent_examples]
+
+
+def add_typos(text: str, rng: random.Random, share: float = 0.1) -> str:
+    """Swap or drop a letter in about `share` of the words."""
+    words = text.split(" ")
+    for i, word in enumerate(words):
+        if len(word) > 3 and rng.random() < share:
+            j = rng.randrange(len(word) - 1)
+            words[i] = word[:j] + word[j + 1] + word[j] + word[j + 2:] if rng.random() < 0.5 else word[:j] + word[j + 1:]
+    return " ".join(words)
+
+
+def scores(gold: Sequence[str], predicted: Sequence[str]) -> Dict[str, Dict[str, float]]:
+    """Return precision, recall and F1 per kind, and the macro-F1 under key 'macro'."""
+    table: Dict[str, Dict[str, float]] = {}
+    for kind in KINDS:
+        tp = sum(1 for g, p in zip(gold, predicted) if g == p == kind)
+        fp = sum(1 for g, p in zip(gold, predicted) if p == kind and g != kind)
+        fn = sum(1 for g, p in zip(gold, predicted) if g == kind and p != kind)
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        table[kind] = {"precision": precision, "recall": recall, "f1": f1, "support": tp + fn}
+    table["macro"] = {"f1": statistics.mean(table[k]["f1"] for k in KINDS)}
+    return table
+
+
+async def predict(model: Path, texts: Sequence[str]) -> Tuple[List[str], List[float]]:
+    """Return the kind predicted for each text and the parse latency of each, in ms."""
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+    kinds, latencies = [], []
+    for text in texts:
+        start = time.perf_counter()
+        parse = await agent.parse_message(text)
+        latencies.append((time.perf_counter() - start) * 1000)
+        kinds.append(kind_of((parse.get("intent") or {}).get("name")))
+    return kinds, latencies
+
+
+def report(title: str, gold: Sequence[str], predicted: Sequence[str]) -> float:
+    table = scores(gold, predicted)
+    print(f"\n{title}")
+    print(f"{'kind':<16}{'precision':>10}{'recall':>8}{'f1':>7}{'n':>5}")
+    for kind in KINDS:
+        row = table[kind]
+        print(f"{kind:<16}{row['precision']:>10.3f}{row['recall']:>8.3f}{row['f1']:>7.3f}{row['support']:>5.0f}")
+    print(f"{'macro-F1':<16}{table['macro']['f1']:>25.3f}")
+    print("confusion (rows gold, columns predicted): " + " ".join(k[:10] for k in KINDS))
+    for g in KINDS:
+        print(f"  {g:<16}" + "".join(f"{sum(1 for a, b in zip(gold, predicted) if a == g and b == p):>8}" for p in KINDS))
+    return table["macro"]["f1"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, type=Path)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
+    pairs = load_heldout()
+    texts, gold = [t for t, _ in pairs], [k for _, k in pairs]
+    noisy = [add_typos(t, random.Random(i)) for i, t in enumerate(texts)]
+    predicted, latencies = asyncio.run(predict(args.model, texts + noisy))
+    clean_f1 = report(f"held-out set, {len(texts)} messages ({args.model.name})", gold, predicted[: len(texts)])
+    noisy_f1 = report("same messages with typos in 10% of words", gold, predicted[len(texts):])
+    latencies.sort()
+    p50, p95 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.95)]
+    print(f"\nmacro-F1 {clean_f1:.3f}, under typos {noisy_f1:.3f} ({(clean_f1 - noisy_f1) * 100:+.1f} points lost)")
+    print(f"parse latency p50 {p50:.1f} ms, p95 {p95:.1f} ms over {len(latencies)} parses")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
