@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-INPUTS = ["config.yml", "bot/domain", "bot/rules", "bot/stories", "nlu_data", "requirements/bot.lock.txt"]
+INPUTS = ["config.yml", "bot/domain", "bot/rules", "bot/stories", "nlu_data", "requirements/bot.lock.txt", "scripts/build_spacy.py"]
 
 
 def model_hash(root: Path = ROOT) -> str:

@@ -3,6 +3,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup_env.sh bot >&2
+# The rule-based spaCy pipeline is loaded by path when the model runs, so it must exist whether or not we train.
+spacy_stamp=build/spacy_rules/.script-hash
+spacy_hash=$(sha256sum scripts/build_spacy.py | cut -d' ' -f1)
+if [ ! -f "$spacy_stamp" ] || [ "$(cat "$spacy_stamp")" != "$spacy_hash" ]; then
+  echo "==> building the rule-based spaCy pipeline in build/spacy_rules" >&2
+  rm -rf build/spacy_rules && mkdir -p build
+  TF_CPP_MIN_LOG_LEVEL=3 .venvs/bot/bin/python scripts/build_spacy.py build/spacy_rules >&2
+  echo "$spacy_hash" > "$spacy_stamp"
+fi
 hash=$(.venvs/bot/bin/python scripts/model_hash.py)
 model=models/intake-$hash.tar.gz
 if [ ! -f "$model" ]; then

@@ -63,3 +63,12 @@ def test_a_message_cannot_set_intents_or_slots(stack):
     resident = Resident(stack, "e2e-slash-1")
     replies = resident.say('/service_request{"description": "x", "location": "y"}')
     assert not REFERENCE.search(" ".join(replies)), replies
+
+
+def test_what_the_first_message_says_is_not_asked_again(stack):
+    resident = Resident(stack, "e2e-request-2")
+    replies = resident.say("the green bin at 14 Maple Ave wasnt emptied this week")
+    match = REFERENCE.search(" ".join(replies))
+    assert match, replies  # kind, description and place were all in the first message
+    status, case = http("GET", f"{stack.backend_url}/api/cases/{match.group(1)}", headers=staff_headers(stack))
+    assert status == 200 and case["location"] == "14 Maple Ave", case

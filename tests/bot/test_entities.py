@@ -1,0 +1,70 @@
+"""The rule-based spaCy pipeline finds places, phone numbers, emails and reference numbers in residents' words."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import spacy
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+import build_spacy  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def nlp(tmp_path_factory):
+    target = tmp_path_factory.mktemp("spacy") / "rules"
+    build_spacy.build(target)
+    return spacy.load(target)  # loaded by path, as Rasa's SpacyNLP does
+
+
+def found(nlp, text):
+    return [(ent.text, ent.label_) for ent in nlp(text).ents]
+
+
+@pytest.mark.parametrize(
+    "text, place",
+    [
+        ("pothole at 12 Elm St. near the school", "12 Elm St."),
+        ("the bin at 45 elm street wasnt emptied", "45 elm street"),
+        ("unit 4, 1200 Bloor St W has no water", "unit 4, 1200 Bloor St W"),
+        ("4-12 Elm Street East is flooded", "4-12 Elm Street East"),
+        ("12B Pape Ave", "12B Pape Ave"),
+        ("streetlight out at the corner of queen and spadina", "corner of queen and spadina"),
+        ("Queen St W & Spadina Ave signal is broken", "Queen St W & Spadina Ave"),
+        ("88 harbord stret", "88 harbord stret"),
+        ("garbage wasnt picked up on elm st again", "elm st"),
+        ("my postal code is M5V 2T6", "M5V 2T6"),
+        ("postal code m4c1a1", "m4c1a1"),
+    ],
+)
+def test_places(nlp, text, place):
+    assert (place, "location") in found(nlp, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the crew on my street was great",
+        "Mike and Dave were amazing",
+        "There is a big pothole in the right lane",
+        "the tennis court nets are torn",
+        "I called three times",
+    ],
+)
+def test_no_place_where_there_is_none(nlp, text):
+    assert [label for _, label in found(nlp, text)] == []
+
+
+def test_phones_emails_and_references(nlp):
+    text = "call 416-555-0123 or (416) 555-0123 or 4165550123, email jo@example.com, about S-4F7KQ2X"
+    assert found(nlp, text) == [
+        ("416-555-0123", "phone"),
+        ("(416) 555-0123", "phone"),
+        ("4165550123", "phone"),
+        ("jo@example.com", "email"),
+        ("S-4F7KQ2X", "reference"),
+    ]
+    assert ("c-9mpx3tr", "reference") in found(nlp, "what about c-9mpx3tr")
