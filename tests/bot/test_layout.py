@@ -1,0 +1,34 @@
+"""Dependencies point one way: actions -> HTTP -> backend; the backend never imports Rasa; the bot never the backend."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Iterator, Set
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def imported_packages(folder: str) -> Iterator[tuple[Path, str]]:
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    yield path, alias.name.split(".")[0]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                yield path, node.module.split(".")[0]
+
+
+@pytest.mark.parametrize(
+    "folder, forbidden",
+    [
+        ("backend", {"rasa", "rasa_sdk", "actions", "channels"}),
+        ("actions", {"backend", "rasa", "channels"}),
+        ("channels", {"backend", "actions", "rasa_sdk"}),
+    ],
+)
+def test_no_import_against_the_direction(folder: str, forbidden: Set[str]) -> None:
+    wrong = [f"{path.relative_to(ROOT)} imports {name}" for path, name in imported_packages(folder) if name in forbidden]
+    assert wrong == []
