@@ -24,24 +24,25 @@ class ValidateReportForm(FormValidationAction, abc.ABC):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         """Accept a description with some words in it, up to the backend's limit."""
-        text = str(value or "").strip()
-        if not has_words(text):
-            dispatcher.utter_message(response="utter_too_short")
-            return {"description": None}
-        if len(text) > MAX_DESCRIPTION_CHARS:
-            dispatcher.utter_message(response="utter_too_long")
-            return {"description": None}
-        return {"description": text}
+        return _text_answer("description", value, MAX_DESCRIPTION_CHARS, dispatcher)
 
     def validate_location(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         """Accept any place description with a few characters in it."""
-        text = str(value or "").strip()
-        if not has_words(text):
-            dispatcher.utter_message(response="utter_too_short")
-            return {"location": None}
-        return {"location": text[:MAX_LOCATION_CHARS]}
+        return _text_answer("location", value, MAX_LOCATION_CHARS, dispatcher)
+
+
+def _text_answer(slot: str, value: Any, max_chars: int, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
+    """Return the slot set to the stripped answer, or unset with a plain reason when it is empty or too long."""
+    text = str(value or "").strip()
+    if not has_words(text):
+        dispatcher.utter_message(response="utter_too_short")
+        return {slot: None}
+    if len(text) > max_chars:
+        dispatcher.utter_message(response="utter_too_long")
+        return {slot: None}
+    return {slot: text}
 
 
 class ValidateComplaintForm(ValidateReportForm):

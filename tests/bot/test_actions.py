@@ -112,3 +112,11 @@ def test_validation_rejects_empty_and_overlong_descriptions():
     assert form.validate_description("x" * 4001, dispatcher, tracker, {}) == {"description": None}
     assert form.validate_description(" Bin not emptied ", dispatcher, tracker, {}) == {"description": "Bin not emptied"}
     assert [m["response"] for m in dispatcher.messages] == ["utter_too_short", "utter_too_long"]
+
+
+def test_validation_asks_for_a_shorter_place_rather_than_cutting_it():
+    dispatcher = CollectingDispatcher()
+    form = ValidateComplaintForm()
+    assert form.validate_location("Elm " * 200, dispatcher, make_tracker(), {}) == {"location": None}
+    assert form.validate_location(" 12 Elm St ", dispatcher, make_tracker(), {}) == {"location": "12 Elm St"}
+    assert [m["response"] for m in dispatcher.messages] == ["utter_too_long"]
