@@ -1,7 +1,10 @@
 """Score a trained model on the held-out messages: per-kind precision/recall/F1, macro-F1, confusion matrix,
 the same under typo noise, and parse latency. Prints figures; it is a benchmark, not a test.
 
-    .venvs/bot/bin/python benchmarks/nlu.py --model models/intake-<hash>.tar.gz
+    .venvs/bot/bin/python benchmarks/nlu.py --model models/intake-<hash>.tar.gz [--model other.tar.gz ...]
+
+With several models it ends with one line per model, side by side. Training time is measured by whoever trains
+the model (scripts/train.sh prints it); train the baseline with benchmarks/default_config.yml.
 """
 
 from __future__ import annotations
@@ -92,9 +95,22 @@ def report(title: str, gold: Sequence[str], predicted: Sequence[str]) -> float:
     return table["macro"]["f1"]
 
 
+def evaluate(model: Path, texts: Sequence[str], gold: Sequence[str]) -> Tuple[float, float, float, float]:
+    """Print the tables for one model; return macro-F1, macro-F1 under typos, and parse latency p50 and p95."""
+    noisy = [add_typos(t, random.Random(i)) for i, t in enumerate(texts)]
+    predicted, latencies = asyncio.run(predict(model, list(texts) + noisy))
+    clean_f1 = report(f"held-out set, {len(texts)} messages ({model.name})", gold, predicted[: len(texts)])
+    noisy_f1 = report("same messages with typos in 10% of words", gold, predicted[len(texts):])
+    latencies.sort()
+    p50, p95 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.95)]
+    print(f"\nmacro-F1 {clean_f1:.3f}, under typos {noisy_f1:.3f} ({(clean_f1 - noisy_f1) * 100:+.1f} points lost)")
+    print(f"parse latency p50 {p50:.1f} ms, p95 {p95:.1f} ms over {len(latencies)} parses")
+    return clean_f1, noisy_f1, p50, p95
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, type=Path)
+    parser.add_argument("--model", required=True, type=Path, action="append", help="trained model; repeat to compare")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     import structlog
@@ -102,14 +118,10 @@ def main() -> int:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
     pairs = load_heldout()
     texts, gold = [t for t, _ in pairs], [k for _, k in pairs]
-    noisy = [add_typos(t, random.Random(i)) for i, t in enumerate(texts)]
-    predicted, latencies = asyncio.run(predict(args.model, texts + noisy))
-    clean_f1 = report(f"held-out set, {len(texts)} messages ({args.model.name})", gold, predicted[: len(texts)])
-    noisy_f1 = report("same messages with typos in 10% of words", gold, predicted[len(texts):])
-    latencies.sort()
-    p50, p95 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.95)]
-    print(f"\nmacro-F1 {clean_f1:.3f}, under typos {noisy_f1:.3f} ({(clean_f1 - noisy_f1) * 100:+.1f} points lost)")
-    print(f"parse latency p50 {p50:.1f} ms, p95 {p95:.1f} ms over {len(latencies)} parses")
+    rows = [(model.name, *evaluate(model, texts, gold)) for model in args.model]
+    print(f"\n{'model':<34}{'macro-F1':>9}{'typos':>7}{'p50 ms':>8}{'p95 ms':>8}")
+    for name, clean_f1, noisy_f1, p50, p95 in rows:
+        print(f"{name:<34}{clean_f1:>9.3f}{noisy_f1:>7.3f}{p50:>8.1f}{p95:>8.1f}")
     return 0
 
 
