@@ -5,7 +5,7 @@ BOT_PY := .venvs/bot/bin/python
 BACKEND_PY := .venvs/backend/bin/python
 PYTEST_FLAGS ?= -q -p no:cacheprovider
 
-.PHONY: help envs model run test test-backend test-bot classify validate clean
+.PHONY: help envs model run test test-backend test-bot classify validate bench-nlu bench-registry clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -24,8 +24,8 @@ test: envs model ## Run every test (backend, actions, NLU, end to end)
 	@$(MAKE) --no-print-directory test-backend
 	@$(MAKE) --no-print-directory test-bot
 
-test-backend: envs ## Run the backend's tests
-	$(BACKEND_PY) -m pytest $(PYTEST_FLAGS) -W error tests/backend
+test-backend: envs ## Run the backend's tests, on SQLite and on a throwaway PostgreSQL 15
+	scripts/with_postgres.sh $(BACKEND_PY) -m pytest $(PYTEST_FLAGS) -W error tests/backend
 
 test-bot: model ## Run the bot's tests: actions, channels, classify, and the live stack end to end
 	INTAKE_MODEL=$$(scripts/train.sh) $(BOT_PY) -m pytest $(PYTEST_FLAGS) --timeout 900 tests/bot tests/e2e
@@ -35,6 +35,12 @@ classify: model ## Classify messages from stdin, one per line, printing one JSON
 
 validate: envs ## Check the domain, rules and training data (form questions show as "unused" warnings: forms ask them)
 	.venvs/bot/bin/rasa data validate --config config.yml --domain bot/domain --data nlu_data bot/rules
+
+bench-nlu: model ## Benchmark the NLU on the held-out messages (accuracy, typo robustness, latency)
+	$(BOT_PY) benchmarks/nlu.py --model "$$(scripts/train.sh)"
+
+bench-registry: envs ## Benchmark the case registry under concurrent writers, on SQLite and PostgreSQL
+	scripts/with_postgres.sh $(BACKEND_PY) benchmarks/registry.py
 
 clean: ## Remove environments, models, caches and the local database
 	rm -rf .venvs models .rasa var build

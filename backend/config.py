@@ -18,6 +18,9 @@ Environment variables (all optional):
 ``INTAKE_CATALOG_PATH``
     Path of the division catalog (YAML). Default: ``backend/catalog.yml`` shipped with the backend. A relative
     path is read from the current directory.
+``INTAKE_OPEN311_API_KEYS``
+    Comma-separated API keys that may create requests through Open311 (``POST /open311/v2/requests.json``).
+    When unset or empty, every Open311 POST is refused with 403; the read-only Open311 endpoints stay open.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class Settings:
     staff_token: str | None = field(default=None, repr=False)
     actions_token: str | None = field(default=None, repr=False)
     catalog_path: Path = DEFAULT_CATALOG_PATH
+    open311_api_keys: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -53,6 +57,9 @@ class Settings:
             staff_token=_non_empty(env.get("INTAKE_STAFF_TOKEN")),
             actions_token=_non_empty(env.get("INTAKE_ACTIONS_TOKEN")),
             catalog_path=Path(catalog) if catalog else DEFAULT_CATALOG_PATH,
+            open311_api_keys=tuple(
+                key for part in (env.get("INTAKE_OPEN311_API_KEYS") or "").split(",") if (key := part.strip())
+            ),
         )
 
 

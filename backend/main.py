@@ -19,6 +19,7 @@ from backend.config import Settings
 from backend.database.core import Database
 from backend.errors import install_error_handlers
 from backend.middleware import BodySizeLimitMiddleware
+from backend.open311 import views as open311_views
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(catalog_views.router)
     app.include_router(cases_views.router)
+    app.include_router(open311_views.router)
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:

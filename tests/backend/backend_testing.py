@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 STAFF_TOKEN = "staff-token-for-tests"
 ACTIONS_TOKEN = "actions-token-for-tests"
+OPEN311_API_KEY = "open311-key-for-tests"
+# Run a test on SQLite and on PostgreSQL (the `database_kind` fixture in conftest.py).
+both_databases = pytest.mark.parametrize("database_kind", ["sqlite", "postgresql"], indirect=True)
+
 STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 ACTIONS = {"Authorization": f"Bearer {ACTIONS_TOKEN}"}
 

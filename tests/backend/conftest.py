@@ -1,4 +1,9 @@
-"""Shared fixtures of the backend tests: one real SQLite database per test session, emptied after each test."""
+"""Shared fixtures of the backend tests: one real database per test session, emptied after each test.
+
+Every test runs on a SQLite file. Tests marked `both_databases` (see `backend_testing`) run on PostgreSQL too, at
+``INTAKE_TEST_POSTGRES_URL`` (``scripts/with_postgres.sh`` starts a throwaway server and sets it). Without that
+variable their PostgreSQL variants are skipped, or fail when ``CI`` is set: CI must not pass on SQLite alone.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from backend_testing import ACTIONS_TOKEN, STAFF_TOKEN
+from backend_testing import ACTIONS_TOKEN, OPEN311_API_KEY, STAFF_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -21,6 +26,7 @@ if str(ROOT) not in sys.path:
 # Settings for anything that builds the app from the environment (e.g. importing backend.main). Set before any
 # backend import, so that no test ever touches var/intake.db.
 _TMP = Path(tempfile.mkdtemp(prefix="intake-backend-tests-"))
+POSTGRES_URL = os.environ.get("INTAKE_TEST_POSTGRES_URL", "").strip()
 DATABASE_URL = f"sqlite:///{_TMP / 'intake.db'}"
 os.environ.update(
     {
@@ -57,13 +63,32 @@ def _temporary_folder() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
+def database_kind(request: pytest.FixtureRequest) -> str:
+    """Return which database the test runs on: ``sqlite`` unless parametrized (`both_databases`)."""
+    kind: str = getattr(request, "param", "sqlite")
+    if kind == "postgresql" and not POSTGRES_URL:
+        reason = "INTAKE_TEST_POSTGRES_URL is not set: run the tests under scripts/with_postgres.sh"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI is set, so the PostgreSQL tests must run)", pytrace=False)
+        pytest.skip(reason)
+    return kind
+
+
+@pytest.fixture(scope="session")
+def database_url(database_kind: str) -> str:
+    """Return the URL of the session's database of this kind."""
+    return POSTGRES_URL if database_kind == "postgresql" else DATABASE_URL
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
     """Return the settings of the test app."""
     return Settings(
-        database_url=DATABASE_URL,
-        tracker_database_url=DATABASE_URL,
+        database_url=database_url,
+        tracker_database_url=database_url,
         staff_token=STAFF_TOKEN,
         actions_token=ACTIONS_TOKEN,
+        open311_api_keys=("another-key", OPEN311_API_KEY),
     )
 
 
@@ -137,4 +162,3 @@ def count_cases(engine: Engine) -> Callable[[], int]:
             return int(connection.scalar(select(func.count()).select_from(Case.__table__)) or 0)
 
     return count
-

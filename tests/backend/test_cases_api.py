@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from backend_testing import ACTIONS, STAFF, case_body
+from backend_testing import ACTIONS, STAFF, both_databases, case_body
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, update
@@ -21,6 +21,7 @@ from backend.cases.models import Case
 from backend.cases.schemas import CaseCreate
 
 
+@both_databases
 def test_create_returns_201_with_a_new_case(client: TestClient) -> None:
     before = datetime.now(timezone.utc)
     body = case_body(kind="complaint", details={"outcome": "pick it up"})
@@ -67,6 +68,7 @@ def test_division_and_service_are_checked_against_the_catalog(client: TestClient
     assert (by_service.json()["division"], by_service.json()["service_code"]) == ("TS", "TS-POTHOLE")
 
 
+@both_databases
 def test_staff_read_a_case_by_reference_in_any_spelling(client: TestClient) -> None:
     body = case_body(details={"when": "today"})
     reference = client.post("/api/cases", json=body, headers=ACTIONS).json()["reference"]
@@ -99,6 +101,7 @@ def test_a_malformed_reference_is_400_and_an_unknown_one_404(client: TestClient)
     assert response.status_code == 404
 
 
+@both_databases
 def test_list_is_newest_first_and_filters(client: TestClient, engine: Engine) -> None:
     made = []
     rows = [
@@ -145,6 +148,7 @@ def test_list_refuses_bad_parameters(client: TestClient, params: dict[str, objec
     assert response.json()["detail"][0]["loc"][0] == "query"
 
 
+@both_databases
 def test_same_idempotency_key_returns_the_same_case(client: TestClient, count_cases: Callable[[], int]) -> None:
     headers = {**ACTIONS, "Idempotency-Key": "conversation-1|1700000000.5|complaint"}
     first = client.post("/api/cases", json=case_body(), headers=headers)
@@ -154,6 +158,7 @@ def test_same_idempotency_key_returns_the_same_case(client: TestClient, count_ca
     assert count_cases() == 1
 
 
+@both_databases
 def test_same_idempotency_key_with_another_body_is_409(client: TestClient, count_cases: Callable[[], int]) -> None:
     headers = {**ACTIONS, "Idempotency-Key": "key-1"}
     assert client.post("/api/cases", json=case_body(), headers=headers).status_code == 201
@@ -163,6 +168,7 @@ def test_same_idempotency_key_with_another_body_is_409(client: TestClient, count
     assert count_cases() == 1
 
 
+@both_databases
 def test_a_replay_still_answers_after_staff_changed_the_case(
     client: TestClient, engine: Engine, count_cases: Callable[[], int]
 ) -> None:
@@ -176,6 +182,7 @@ def test_a_replay_still_answers_after_staff_changed_the_case(
     assert count_cases() == 1
 
 
+@both_databases
 def test_different_idempotency_keys_make_different_cases(client: TestClient, count_cases: Callable[[], int]) -> None:
     for key in ("a", "b"):
         response = client.post("/api/cases", json=case_body(), headers={**ACTIONS, "Idempotency-Key": key})
@@ -183,6 +190,7 @@ def test_different_idempotency_keys_make_different_cases(client: TestClient, cou
     assert count_cases() == 2
 
 
+@both_databases
 def test_concurrent_requests_with_one_idempotency_key_make_one_case(
     app: FastAPI, count_cases: Callable[[], int]
 ) -> None:
@@ -203,6 +211,7 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_case(
     assert count_cases() == 1
 
 
+@both_databases
 def test_50_concurrent_writers_get_unique_references(app: FastAPI, engine: Engine) -> None:
     start = threading.Barrier(50)
 
@@ -222,6 +231,7 @@ def test_50_concurrent_writers_get_unique_references(app: FastAPI, engine: Engin
     assert sorted(stored) == sorted(made)
 
 
+@both_databases
 def test_a_reference_collision_is_retried(
     client: TestClient, monkeypatch: pytest.MonkeyPatch, count_cases: Callable[[], int]
 ) -> None:

@@ -13,7 +13,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from backend_testing import ACTIONS, case_body
+from backend_testing import ACTIONS, both_databases, case_body
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, inspect, text
@@ -26,6 +26,7 @@ from backend.database.core import create_db_engine
 from backend.models import metadata
 
 
+@both_databases
 def test_migrations_match_the_models_and_ignore_rasas_table(engine: Engine) -> None:
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255), data TEXT)"))
@@ -53,6 +54,20 @@ def test_upgrade_and_downgrade_leave_foreign_tables_alone(tmp_path: Path) -> Non
         assert "cases" in inspect(engine).get_table_names()
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("database_kind", ["postgresql"], indirect=True)
+def test_postgresql_migrations_go_down_and_up_and_leave_foreign_tables_alone(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE events (id INTEGER PRIMARY KEY)"))
+    command.downgrade(migrate.alembic_config(engine=engine), "base")
+    assert "cases" not in inspect(engine).get_table_names()
+    assert "events" in inspect(engine).get_table_names()
+    migrate.upgrade(engine.url.render_as_string(hide_password=False))
+    assert {"cases", "events", "alembic_version"} <= set(inspect(engine).get_table_names())
+    indexes = {index["name"]: bool(index["unique"]) for index in inspect(engine).get_indexes("cases")}
+    # PostgreSQL also reports the index behind the idempotency key's unique constraint.
+    assert indexes == {"ix_cases_reference": True, "ix_cases_sender_id": False, "uq_cases_idempotency_key": True}
 
 
 def test_manage_migrate_uses_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -96,6 +111,7 @@ def test_a_write_waits_for_another_process_lock(
     assert count_cases() == 1
 
 
+@both_databases
 def test_datetimes_are_stored_and_read_as_utc(engine: Engine, client: TestClient) -> None:
     reference = client.post("/api/cases", json=case_body(), headers=ACTIONS).json()["reference"]
     with Session(engine) as session:
