@@ -28,6 +28,14 @@ MAX_RESULTS = 1000
 CLOSED_STATUSES = (CaseStatus.RESOLVED, CaseStatus.CLOSED)
 # Open311 contact fields: kept in the case's details for staff, never shown by the public endpoints.
 CONTACT_FIELDS = {"email": 254, "first_name": 100, "last_name": 100, "phone": 50}
+# What each status means, in words a resident understands (Open311 status_notes).
+STATUS_NOTES = {
+    CaseStatus.NEW: "Received. Staff have not reviewed it yet.",
+    CaseStatus.ACKNOWLEDGED: "Staff have reviewed it and will act on it.",
+    CaseStatus.IN_PROGRESS: "Work is under way.",
+    CaseStatus.RESOLVED: "The work is done.",
+    CaseStatus.CLOSED: "Closed.",
+}
 SERVICE_NOTICE = "Thank you. Keep the service_request_id: it is your reference number with 311."
 
 
@@ -299,7 +307,7 @@ def to_public(case: Case, catalog: Catalog) -> dict[str, Any]:
     return {
         "service_request_id": case.reference,
         "status": "closed" if case.status in CLOSED_STATUSES else "open",
-        "status_notes": None,
+        "status_notes": STATUS_NOTES[case.status],
         "service_name": service_match[0].service_name if service_match else None,
         "service_code": case.service_code,
         "description": case.description,

@@ -239,6 +239,7 @@ def test_requests_json_shows_public_fields_only(client: TestClient) -> None:
     }  # fmt: skip
     assert public["service_request_id"] == reference
     assert public["status"] == "open"
+    assert public["status_notes"] == "Received. Staff have not reviewed it yet."
     assert public["service_name"] == "Pothole"
     assert public["agency_responsible"] == "Transportation Services"
     assert public["address"] == "100 Queen St W"
