@@ -28,7 +28,7 @@ test-backend: envs ## Run the backend's tests, on SQLite and on a throwaway Post
 	scripts/with_postgres.sh $(BACKEND_PY) -m pytest $(PYTEST_FLAGS) -W error tests/backend
 
 test-bot: model ## Run the bot's tests: actions, channels, classify, and the live stack end to end
-	INTAKE_MODEL=$$(scripts/train.sh) $(BOT_PY) -m pytest $(PYTEST_FLAGS) --timeout 900 tests/bot tests/e2e
+	INTAKE_CHROMIUM=$$(scripts/ensure_chromium.sh) INTAKE_MODEL=$$(scripts/train.sh) $(BOT_PY) -m pytest $(PYTEST_FLAGS) --timeout 900 tests/bot tests/e2e
 
 classify: model ## Classify messages from stdin, one per line, printing one JSON object per line
 	@$(BOT_PY) scripts/classify.py --model "$$(scripts/train.sh)"
