@@ -13,6 +13,7 @@ help: ## List the targets
 envs: ## Create or refresh both Python environments from their lock files (only when a lock changed)
 	@scripts/setup_env.sh bot
 	@scripts/setup_env.sh backend
+	@scripts/fetch_encoder.sh
 
 model: envs ## Train the Rasa model unless one for this exact config, domain and data exists
 	@scripts/train.sh >/dev/null

@@ -10,7 +10,17 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-INPUTS = ["config.yml", "bot/domain", "bot/rules", "bot/stories", "nlu_data", "requirements/bot.lock.txt", "scripts/build_spacy.py"]
+INPUTS = [
+    "config.yml",
+    "bot/domain",
+    "bot/rules",
+    "bot/stories",
+    "nlu_data",
+    "nlu_components",
+    "requirements/bot.lock.txt",
+    "requirements/encoder.lock.txt",
+    "scripts/build_spacy.py",
+]
 
 
 def model_hash(root: Path = ROOT) -> str:
@@ -20,7 +30,7 @@ def model_hash(root: Path = ROOT) -> str:
         path = root / entry
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for file in files:
-            if file.exists() and "__pycache__" not in file.parts:
+            if file.exists() and "__pycache__" not in file.parts and file.suffix != ".pyc":
                 digest.update(str(file.relative_to(root)).encode())
                 digest.update(file.read_bytes())
     return digest.hexdigest()[:16]

@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup_env.sh bot >&2
+scripts/fetch_encoder.sh >&2
 # The rule-based spaCy pipeline is loaded by path when the model runs, so it must exist whether or not we train.
 spacy_stamp=build/spacy_rules/.script-hash
 spacy_hash=$(sha256sum scripts/build_spacy.py | cut -d' ' -f1)

@@ -1,0 +1,222 @@
+"""Rasa intent classifier: one logistic regression over TF-IDF-weighted n-grams and a sentence embedding.
+
+Rasa's own LogisticRegressionClassifier feeds raw n-gram counts beside the embedding, so long messages and frequent
+words drown the embedding out. Here each sparse featurizer's counts are weighted as TF-IDF (sublinear term
+frequency, inverse document frequency learned in training, unit length per featurizer), each dense block is scaled
+to unit length, and the regularisation strength is configurable. The trained model is stored as plain numpy arrays,
+so loading it runs no pickled code.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence, Text, Type
+
+import numpy as np
+import scipy.sparse
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.featurizers.featurizer import Featurizer
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+logger = logging.getLogger(__name__)
+MODEL_FILE = "intent_classifier.npz"
+
+
+@dataclass
+class Block:
+    """One featurizer's sentence features: its origin, width, and for sparse ones the learned IDF weights."""
+
+    origin: str
+    width: int
+    idf: Optional[np.ndarray]  # None for dense features
+
+    def weigh(self, rows: List[Any]) -> scipy.sparse.csr_matrix:
+        """Return the rows (one feature matrix or None per message) weighted and scaled to unit length."""
+        matrix = _stack(rows, self.width)
+        if self.idf is not None:
+            matrix = matrix.copy()
+            matrix.data = (1.0 + np.log(np.maximum(matrix.data, 1e-12))) * self.idf[matrix.indices]
+        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return scipy.sparse.diags(1.0 / norms) @ matrix
+
+
+def _stack(rows: List[Any], width: int) -> scipy.sparse.csr_matrix:
+    """Return one sparse row per message (zeros where a message has no such feature)."""
+    blank = scipy.sparse.csr_matrix((1, width))
+    return scipy.sparse.vstack(
+        [scipy.sparse.csr_matrix(row) if row is not None else blank for row in rows], format="csr"
+    )
+
+
+def sentence_features(message: Message) -> Dict[str, Any]:
+    """Return the message's sentence-level text features by the featurizer that made them."""
+    found: Dict[str, Any] = {}
+    for features in message.features:
+        if features.attribute == TEXT and features.type == FEATURE_TYPE_SENTENCE:
+            found[str(features.origin)] = features.features
+    return found
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class IntakeIntentClassifier(IntentClassifier, GraphComponent):
+    """Predict the intent with a logistic regression over weighted sparse and dense sentence features."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        """Return the components needed before this one: featurizers."""
+        return [Featurizer]
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        """Return the packages the component needs."""
+        return ["sklearn", "scipy", "numpy"]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """Return the default config: regularisation C, weight of the dense blocks, ranking length."""
+        return {"C": 20.0, "dense_weight": 1.0, "max_iter": 3000, "ranking_length": 10}
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        blocks: Optional[List[Block]] = None,
+        classes: Optional[np.ndarray] = None,
+        coef: Optional[np.ndarray] = None,
+        intercept: Optional[np.ndarray] = None,
+    ) -> None:
+        self.config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.blocks = blocks or []
+        self.classes = classes
+        self.coef = coef
+        self.intercept = intercept
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> IntakeIntentClassifier:
+        """Create an untrained classifier."""
+        return cls(config, model_storage, resource)
+
+    def _matrix(self, messages: Sequence[Message]) -> scipy.sparse.csr_matrix:
+        found = [sentence_features(m) for m in messages]
+        parts = []
+        for block in self.blocks:
+            weighted = block.weigh([f.get(block.origin) for f in found])
+            parts.append(weighted if block.idf is not None else weighted * self.config["dense_weight"])
+        return scipy.sparse.hstack(parts, format="csr")
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Learn the IDF weights and the regression from the examples that have an intent."""
+        from sklearn.linear_model import LogisticRegression
+
+        examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
+        if not examples:
+            logger.debug("No intent examples: %s stays untrained.", self.__class__.__name__)
+            return self._resource
+        self.blocks = self._learn_blocks(examples)
+        model = LogisticRegression(C=self.config["C"], max_iter=self.config["max_iter"], random_state=42)
+        model.fit(self._matrix(examples), [e.get(INTENT) for e in examples])
+        self.classes = np.asarray(model.classes_)
+        self.coef = np.asarray(model.coef_)
+        self.intercept = np.asarray(model.intercept_)
+        self.persist()
+        return self._resource
+
+    @staticmethod
+    def _learn_blocks(examples: Sequence[Message]) -> List[Block]:
+        found = [sentence_features(e) for e in examples]
+        origins = sorted({origin for f in found for origin in f})
+        blocks = []
+        for origin in origins:
+            sample = next(f[origin] for f in found if origin in f)
+            width = sample.shape[-1]
+            idf = None
+            if scipy.sparse.issparse(sample):
+                counts = _stack([f.get(origin) for f in found], width)
+                document_frequency = np.bincount(counts.indices, minlength=width)
+                # Smoothed IDF, as scikit-learn computes it: words in every example weigh 1, rare ones more.
+                idf = np.log((1 + len(examples)) / (1 + document_frequency)) + 1.0
+            blocks.append(Block(origin=origin, width=width, idf=idf))
+        return blocks
+
+    def predict_proba(self, messages: Sequence[Message]) -> np.ndarray:
+        """Return each message's probability for every intent in `self.classes`."""
+        assert self.coef is not None and self.intercept is not None
+        scores = np.asarray(self._matrix(messages) @ self.coef.T) + self.intercept
+        if scores.shape[1] == 1:  # two intents: scikit-learn keeps one column, for the second class
+            positive = 1.0 / (1.0 + np.exp(-scores[:, 0]))
+            return np.stack([1.0 - positive, positive], axis=1)
+        scores -= scores.max(axis=1, keepdims=True)
+        exp = np.exp(scores)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Set the most likely intent and a ranking of the next ones on each message."""
+        if self.classes is None or not messages:
+            return messages
+        probabilities = self.predict_proba(messages)
+        for message, row in zip(messages, probabilities):
+            order = np.argsort(-row)
+            ranking = [{"name": str(self.classes[i]), "confidence": float(row[i])} for i in order]
+            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set("intent_ranking", ranking[: self.config["ranking_length"]], add_to_output=True)
+        return messages
+
+    def persist(self) -> None:
+        """Store the regression and the feature weights as numpy arrays."""
+        arrays: Dict[str, np.ndarray] = {
+            "classes": np.asarray(self.classes, dtype=str),
+            "coef": self.coef,
+            "intercept": self.intercept,
+            "origins": np.asarray([b.origin for b in self.blocks], dtype=str),
+            "widths": np.asarray([b.width for b in self.blocks]),
+        }
+        for index, block in enumerate(self.blocks):
+            if block.idf is not None:
+                arrays[f"idf_{index}"] = block.idf
+        with self._model_storage.write_to(self._resource) as folder:
+            np.savez(folder / MODEL_FILE, **arrays)
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> IntakeIntentClassifier:
+        """Load the trained classifier, or an untrained one when training stored nothing."""
+        try:
+            with model_storage.read_from(resource) as folder:
+                with np.load(folder / MODEL_FILE, allow_pickle=False) as data:
+                    blocks = [
+                        Block(origin=str(origin), width=int(width), idf=_optional(data, f"idf_{index}"))
+                        for index, (origin, width) in enumerate(zip(data["origins"], data["widths"]))
+                    ]
+                    return cls(
+                        config, model_storage, resource, blocks, data["classes"], data["coef"], data["intercept"]
+                    )
+        except (ValueError, FileNotFoundError):
+            logger.debug("%s found no trained model in %s.", cls.__name__, resource.name)
+            return cls.create(config, model_storage, resource, execution_context)
+
+
+def _optional(data: Any, key: str) -> Optional[np.ndarray]:
+    return np.asarray(data[key]) if key in data.files else None

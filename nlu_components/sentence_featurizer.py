@@ -1,0 +1,85 @@
+"""Rasa featurizer that adds a pre-trained sentence embedding (all-MiniLM-L6-v2) to every message's text.
+
+It gives the intent classifier a sense of meaning beyond the words seen in training: "the bins were left full
+again" lands near "nobody emptied our garbage" although they share no word.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from nlu_components.encoder import SentenceEncoder
+
+logger = logging.getLogger(__name__)
+_ENCODERS: Dict[str, SentenceEncoder] = {}
+
+
+def shared_encoder(folder: Optional[str] = None) -> SentenceEncoder:
+    """Return one encoder per folder for the whole process (its weights take about 90 MB)."""
+    key = folder or ""
+    if key not in _ENCODERS:
+        _ENCODERS[key] = SentenceEncoder(Path(folder) if folder else None)
+    return _ENCODERS[key]
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
+class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
+    """Add the message's sentence embedding as a dense sentence-level feature of its text."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """Return the default config: the encoder's folder (None: INTAKE_ENCODER_DIR or the fetched package)."""
+        return {**DenseFeaturizer.get_default_config(), "model_dir": None}
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        """Return the packages the component needs."""
+        return ["tokenizers", "numpy"]
+
+    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+        super().__init__(name, config)
+        self.encoder = shared_encoder(config.get("model_dir"))
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SentenceEncoderFeaturizer:
+        """Create the featurizer (it has nothing to train)."""
+        return cls({**cls.get_default_config(), **config}, execution_context.node_name)
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        """Accept any config: the only option is a folder, checked when the encoder loads."""
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Add the embedding of each message's text."""
+        self._featurize([m for m in messages if m.get(TEXT)])
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Add the embedding of every training example's text."""
+        self._featurize([m for m in training_data.training_examples if m.get(TEXT)])
+        return training_data
+
+    def _featurize(self, messages: List[Message]) -> None:
+        if not messages:
+            return
+        vectors = self.encoder.encode([m.get(TEXT) for m in messages])
+        for message, vector in zip(messages, vectors):
+            self.add_features_to_message(None, np.asarray(vector[None, :]), TEXT, message)
