@@ -1,10 +1,12 @@
-"""Score a trained model on the held-out messages: per-kind precision/recall/F1, macro-F1, confusion matrix,
-the same under typo noise, and parse latency. Prints figures; it is a benchmark, not a test.
+"""Score NLU models on the held-out messages: per-kind precision/recall/F1, macro-F1, confusion matrix, the same
+under typo noise, training time and parse latency. Prints figures; it is a benchmark, not a test.
 
-    .venvs/bot/bin/python benchmarks/nlu.py --model models/intake-<hash>.tar.gz [--model other.tar.gz ...]
+    .venvs/bot/bin/python benchmarks/nlu.py --config config.yml --config benchmarks/default_config.yml
+    .venvs/bot/bin/python benchmarks/nlu.py --model models/intake-<hash>.tar.gz
 
-With several models it ends with one line per model, side by side. Training time is measured by whoever trains
-the model (scripts/train.sh prints it); train the baseline with benchmarks/default_config.yml.
+Each `--config` is trained from scratch (`rasa train nlu` with an empty Rasa cache, so nothing is reused) on
+nlu_data/ and timed; each `--model` is scored as it is. It ends with one line per model, side by side.
+`make bench-nlu` compares the project's config, a lighter one and Rasa's default (DIET) in one run.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import logging
 import os
 import random
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -108,20 +112,44 @@ def evaluate(model: Path, texts: Sequence[str], gold: Sequence[str]) -> Tuple[fl
     return clean_f1, noisy_f1, p50, p95
 
 
+def train(config: Path, out: Path) -> Tuple[Path, float]:
+    """Train an NLU model from `config` from scratch; return its path and the training time in seconds."""
+    name = config.stem
+    env = {**os.environ, "RASA_CACHE_DIRECTORY": str(out / f"cache-{name}"), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [str(ROOT / ".venvs" / "bot" / "bin" / "rasa"), "train", "nlu", "--config", str(config),
+               "--nlu", "nlu_data", "--out", str(out), "--fixed-model-name", name]  # fmt: skip
+    print(f"training {config} ...", flush=True)
+    start = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seconds = time.perf_counter() - start
+    print(f"trained {config} in {seconds:.0f} s", flush=True)
+    return out / f"{name}.tar.gz", seconds
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, type=Path, action="append", help="trained model; repeat to compare")
+    parser.add_argument("--model", type=Path, action="append", default=[], help="trained model; repeat to compare")
+    parser.add_argument("--config", type=Path, action="append", default=[], help="config to train; repeatable")
     args = parser.parse_args()
+    if not args.model and not args.config:
+        parser.error("give at least one --model or --config")
     logging.basicConfig(level=logging.ERROR)
     import structlog
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
     pairs = load_heldout()
     texts, gold = [t for t, _ in pairs], [k for _, k in pairs]
-    rows = [(model.name, *evaluate(model, texts, gold)) for model in args.model]
-    print(f"\n{'model':<34}{'macro-F1':>9}{'typos':>7}{'p50 ms':>8}{'p95 ms':>8}")
-    for name, clean_f1, noisy_f1, p50, p95 in rows:
-        print(f"{name:<34}{clean_f1:>9.3f}{noisy_f1:>7.3f}{p50:>8.1f}{p95:>8.1f}")
+    with tempfile.TemporaryDirectory(prefix="intake-bench-nlu-") as folder:
+        candidates: List[Tuple[str, Path, float | None]] = [(m.name, m, None) for m in args.model]
+        for config in args.config:
+            model, seconds = train(config, Path(folder))
+            candidates.append((str(config), model, seconds))
+        rows = [(name, seconds, *evaluate(model, texts, gold)) for name, model, seconds in candidates]
+    print(f"\n{'model':<34}{'macro-F1':>9}{'typos':>7}{'lost':>6}{'train s':>9}{'p50 ms':>8}{'p95 ms':>8}")
+    for name, seconds, clean_f1, noisy_f1, p50, p95 in rows:
+        trained = f"{seconds:>9.0f}" if seconds is not None else f"{'-':>9}"
+        lost = (clean_f1 - noisy_f1) * 100
+        print(f"{name:<34}{clean_f1:>9.3f}{noisy_f1:>7.3f}{lost:>6.1f}{trained}{p50:>8.1f}{p95:>8.1f}")
     return 0
 
 

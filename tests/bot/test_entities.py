@@ -1,4 +1,4 @@
-"""The rule-based spaCy pipeline finds places, phone numbers, emails and reference numbers in residents' words."""
+"""The rule-based spaCy pipeline finds places, dates and times, named staff, phones, emails and reference numbers."""
 
 from __future__ import annotations
 
@@ -68,3 +68,55 @@ def test_phones_emails_and_references(nlp):
         ("S-4F7KQ2X", "reference"),
     ]
     assert ("c-9mpx3tr", "reference") in found(nlp, "what about c-9mpx3tr")
+
+
+@pytest.mark.parametrize(
+    "text, when",
+    [
+        ("my bin wasnt picked up yesterday morning", "yesterday morning"),
+        ("it happened last Tuesday", "last Tuesday"),
+        ("every Thursday the bin is missed", "every Thursday"),
+        ("on March 3rd, 2024 the road flooded", "March 3rd, 2024"),
+        ("the 3rd of March", "3rd of March"),
+        ("I reported it 3 weeks ago", "3 weeks ago"),
+        ("a few days ago", "a few days ago"),
+        ("water off since Monday", "since Monday"),
+        ("on 2024-05-01", "2024-05-01"),
+        ("on 05/03/2024", "05/03/2024"),
+        ("the alarm went off around 7 pm", "around 7 pm"),
+        ("no pickup this week", "this week"),
+        ("last night the light was out", "last night"),
+        ("in October", "in October"),
+    ],
+)
+def test_dates_and_times(nlp, text, when):
+    assert (when, "date_time") in found(nlp, text)
+
+
+@pytest.mark.parametrize("text", ["I may call again", "they sat there for hours", "the sun was out", "day one"])
+def test_no_date_in_ordinary_words(nlp, text):
+    assert [label for _, label in found(nlp, text)] == []
+
+
+@pytest.mark.parametrize(
+    "text, who",
+    [
+        ("Officer Patel was so kind to my son", "Officer Patel"),
+        ("the driver Maria helped my mom with her walker", "driver Maria"),
+        ("Ms. Okafor at the library found my book", "Ms. Okafor"),
+        ("big thanks to Inspector Jean Tremblay", "Inspector Jean Tremblay"),
+    ],
+)
+def test_staff_named_with_their_title(nlp, text, who):
+    assert (who, "person") in found(nlp, text)
+
+
+def test_a_place_and_a_time_in_one_message(nlp):
+    assert found(nlp, "the light at 12 Elm St was out this morning") == [
+        ("12 Elm St", "location"),
+        ("this morning", "date_time"),
+    ]
+
+
+def test_a_title_without_a_name_is_not_a_person(nlp):
+    assert found(nlp, "thanks to the bus driver on the 504 and the officer who helped") == []
