@@ -34,6 +34,11 @@ NOT_NAMES = [
 ]
 CONNECTORS = ["and", "&", "at", "@", "/"]
 
+# Landmarks named in title case: "High Park", "Union Station", "Scadding Court Community Centre".
+LANDMARK_TYPES = [
+    "park", "station", "square", "library", "centre", "center", "arena", "pool", "school", "hospital", "mall",
+    "beach", "stadium", "hall", "market", "island", "rink", "playground", "ravine", "pier", "terminal", "loop",
+]
 # Dates and times. "May", "sat" and "sun" are ordinary words too: they count only beside a number or "last"/"this".
 DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "weekday", "weekend"]
 PARTS_OF_DAY = ["morning", "afternoon", "evening", "night", "overnight"]
@@ -57,6 +62,7 @@ NUMBER = {"SHAPE": {"IN": ["d", "dd", "ddd", "dddd", "ddddd"]}}
 NAME = {"IS_ALPHA": True, "LOWER": {"NOT_IN": NOT_NAMES + CONNECTORS + STREET_TYPES}}
 TYPE = {"LOWER": {"IN": STREET_TYPES}}
 DIRECTION = {"LOWER": {"IN": DIRECTIONS}, "OP": "?"}
+LANDMARK_NAME = {"IS_TITLE": True, "IS_ALPHA": True, "LOWER": {"NOT_IN": NOT_NAMES + CONNECTORS}}
 
 
 def patterns() -> List[Dict[str, Any]]:
@@ -78,6 +84,8 @@ def patterns() -> List[Dict[str, Any]]:
          {**TYPE, "OP": "?"}, DIRECTION],
         # Elm St, queen street west
         [NAME, {**NAME, "OP": "?"}, {"LOWER": {"IN": BARE_STREET_TYPES}}, DIRECTION],
+        # High Park, Nathan Phillips Square, Scadding Court Community Centre (title case only: "the park" is not one)
+        [LANDMARK_NAME, {**LANDMARK_NAME, "OP": "*"}, {"LOWER": {"IN": LANDMARK_TYPES}, "IS_TITLE": True}, DIRECTION],
         # Canadian postal codes: M5V 2T6 or M5V2T6
         [{"TEXT": {"REGEX": r"^[A-Za-z]\d[A-Za-z]$"}}, {"TEXT": {"REGEX": r"^\d[A-Za-z]\d$"}}],
         [{"TEXT": {"REGEX": r"^[A-Za-z]\d[A-Za-z]\d[A-Za-z]\d$"}}],

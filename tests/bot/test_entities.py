@@ -38,6 +38,10 @@ def found(nlp, text):
         ("garbage wasnt picked up on elm st again", "elm st"),
         ("my postal code is M5V 2T6", "M5V 2T6"),
         ("postal code m4c1a1", "m4c1a1"),
+        ("the washrooms at High Park are locked", "High Park"),
+        ("Nathan Phillips Square rink is closed", "Nathan Phillips Square"),
+        ("staff at Scadding Court Community Centre", "Scadding Court Community Centre"),
+        ("broken glass in Riverdale Park East", "Riverdale Park East"),
     ],
 )
 def test_places(nlp, text, place):
@@ -52,6 +56,8 @@ def test_places(nlp, text, place):
         "There is a big pothole in the right lane",
         "the tennis court nets are torn",
         "I called three times",
+        "The Park was dirty",
+        "I love the library",
     ],
 )
 def test_no_place_where_there_is_none(nlp, text):
