@@ -21,6 +21,23 @@ Environment variables (all optional):
 ``INTAKE_OPEN311_API_KEYS``
     Comma-separated API keys that may create requests through Open311 (``POST /open311/v2/requests.json``).
     When unset or empty, every Open311 POST is refused with 403; the read-only Open311 endpoints stay open.
+``INTAKE_SERVICE_LEVELS_PATH``
+    Path of the service levels (YAML): time zone, public holidays and per-kind / per-division time limits in
+    working days. Default: ``backend/service_levels.yml`` shipped with the backend.
+``INTAKE_STAFF_SESSION_IDLE_MINUTES``
+    A staff member is signed out after this many minutes without a request. Default 30.
+``INTAKE_STAFF_SESSION_MAX_HOURS``
+    ... and in any case this many hours after signing in. Default 10.
+``INTAKE_STAFF_COOKIE_SECURE``
+    ``1``: staff cookies are sent over HTTPS only; ``0``: also over plain HTTP. Unset: HTTPS-only whenever the
+    request came over HTTPS (run uvicorn with ``--proxy-headers`` behind a TLS proxy).
+``INTAKE_RASA_URL``
+    Base URL of the Rasa server's HTTP API (e.g. ``http://127.0.0.1:5005``), through which staff replies go back
+    to the resident on the channel they used. Unset: replies are refused with a clear message.
+``INTAKE_RASA_TOKEN``
+    The token Rasa was started with (``rasa run --enable-api --auth-token ...``).
+``INTAKE_RASA_TIMEOUT``
+    Seconds to wait for Rasa to accept a staff reply. Default 10.
 """
 
 from __future__ import annotations
@@ -32,6 +49,7 @@ from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite:///var/intake.db"
 DEFAULT_CATALOG_PATH = Path(__file__).resolve().parent / "catalog.yml"
+DEFAULT_SERVICE_LEVELS_PATH = Path(__file__).resolve().parent / "service_levels.yml"
 
 
 @dataclass(frozen=True)
@@ -44,6 +62,13 @@ class Settings:
     actions_token: str | None = field(default=None, repr=False)
     catalog_path: Path = DEFAULT_CATALOG_PATH
     open311_api_keys: tuple[str, ...] = field(default=(), repr=False)
+    service_levels_path: Path = DEFAULT_SERVICE_LEVELS_PATH
+    staff_session_idle_minutes: int = 30
+    staff_session_max_hours: int = 10
+    staff_cookie_secure: bool | None = None
+    rasa_url: str | None = None
+    rasa_token: str | None = field(default=None, repr=False)
+    rasa_timeout_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -60,6 +85,14 @@ class Settings:
             open311_api_keys=tuple(
                 key for part in (env.get("INTAKE_OPEN311_API_KEYS") or "").split(",") if (key := part.strip())
             ),
+            service_levels_path=Path(levels) if (levels := _non_empty(env.get("INTAKE_SERVICE_LEVELS_PATH")))
+            else DEFAULT_SERVICE_LEVELS_PATH,
+            staff_session_idle_minutes=int(_non_empty(env.get("INTAKE_STAFF_SESSION_IDLE_MINUTES")) or 30),
+            staff_session_max_hours=int(_non_empty(env.get("INTAKE_STAFF_SESSION_MAX_HOURS")) or 10),
+            staff_cookie_secure=_flag(env.get("INTAKE_STAFF_COOKIE_SECURE")),
+            rasa_url=(_non_empty(env.get("INTAKE_RASA_URL")) or "").rstrip("/") or None,
+            rasa_token=_non_empty(env.get("INTAKE_RASA_TOKEN")),
+            rasa_timeout_seconds=float(_non_empty(env.get("INTAKE_RASA_TIMEOUT")) or 10),
         )
 
 
@@ -69,3 +102,11 @@ def _non_empty(value: str | None) -> str | None:
         return None
     value = value.strip()
     return value or None
+
+
+def _flag(value: str | None) -> bool | None:
+    """Return True for 1/true/yes, False for 0/false/no, None when unset or blank."""
+    value = _non_empty(value)
+    if value is None:
+        return None
+    return value.lower() in ("1", "true", "yes", "on")

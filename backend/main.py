@@ -20,6 +20,7 @@ from backend.database.core import Database
 from backend.errors import install_error_handlers
 from backend.middleware import BodySizeLimitMiddleware
 from backend.open311 import views as open311_views
+from backend.staff.app import install as install_staff
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     Raises:
         CatalogError: the division catalog is missing or invalid (the message names the file and line).
+        ServiceLevelsError: the service levels file is missing or invalid.
     """
     settings = settings or Settings.from_env()
     catalog = load_catalog(settings.catalog_path)
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog_views.router)
     app.include_router(cases_views.router)
     app.include_router(open311_views.router)
+    install_staff(app, settings=settings, catalog=catalog, database=database)
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:

@@ -1,8 +1,9 @@
 """Import every ORM model, so that `Base.metadata` describes all of the backend's tables (for Alembic)."""
 
-from backend.cases.models import Case
+from backend.cases.models import Case, CaseUpdate
 from backend.database.base import Base
+from backend.staff.models import AuditEntry, StaffSession, StaffUser
 
 metadata = Base.metadata
 
-__all__ = ["Case", "metadata"]
+__all__ = ["AuditEntry", "Case", "CaseUpdate", "StaffSession", "StaffUser", "metadata"]

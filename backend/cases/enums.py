@@ -19,3 +19,34 @@ class CaseStatus(str, Enum):
     IN_PROGRESS = "in_progress"
     RESOLVED = "resolved"
     CLOSED = "closed"
+
+
+class UpdateKind(str, Enum):
+    """What one entry of a case's history records."""
+
+    STATUS = "status"
+    NOTE = "note"
+    CONTACT = "contact"
+    CORRECTIVE_ACTION = "corrective_action"
+    PREVENTIVE_ACTION = "preventive_action"
+    ASSIGNMENT = "assignment"
+    DIVISION = "division"
+    CATEGORY = "category"
+    RECLASSIFICATION = "reclassification"
+    ESCALATION = "escalation"
+    REPLY = "reply"
+    FORWARD = "forward"
+
+
+class ContactMethod(str, Enum):
+    """How staff reached the resident."""
+
+    PHONE = "phone"
+    EMAIL = "email"
+    SMS = "sms"
+    CHAT = "chat"
+    LETTER = "letter"
+    IN_PERSON = "in_person"
+
+
+OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.ACKNOWLEDGED, CaseStatus.IN_PROGRESS)

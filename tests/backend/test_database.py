@@ -26,6 +26,22 @@ from backend.database.core import create_db_engine
 from backend.models import metadata
 
 
+# The cases table's indexes (name: unique) at the latest revision: lookups, and keyset paging of the staff list.
+CASE_INDEXES = {
+    "ix_cases_reference": True,
+    "ix_cases_sender_id": False,
+    "ix_cases_due_at": False,
+    **{
+        name: False
+        for name in (
+            "ix_cases_created_at_id", "ix_cases_division_created_at", "ix_cases_status_created_at",
+            "ix_cases_kind_created_at", "ix_cases_service_code_created_at", "ix_cases_channel_created_at",
+            "ix_cases_assignee_id_created_at",
+        )
+    },
+}
+
+
 @both_databases
 def test_migrations_match_the_models_and_ignore_rasas_table(engine: Engine) -> None:
     with engine.begin() as connection:
@@ -45,8 +61,8 @@ def test_upgrade_and_downgrade_leave_foreign_tables_alone(tmp_path: Path) -> Non
             connection.execute(text("CREATE TABLE events (id INTEGER PRIMARY KEY)"))
         migrate.upgrade(url)
         assert {"cases", "events", "alembic_version"} <= set(inspect(engine).get_table_names())
-        indexes = {index["name"]: index["unique"] for index in inspect(engine).get_indexes("cases")}
-        assert indexes == {"ix_cases_reference": 1, "ix_cases_sender_id": 0}
+        indexes = {index["name"]: bool(index["unique"]) for index in inspect(engine).get_indexes("cases")}
+        assert indexes == CASE_INDEXES
         command.downgrade(migrate.alembic_config(engine=engine), "base")
         assert "cases" not in inspect(engine).get_table_names()
         assert "events" in inspect(engine).get_table_names()
@@ -67,7 +83,7 @@ def test_postgresql_migrations_go_down_and_up_and_leave_foreign_tables_alone(eng
     assert {"cases", "events", "alembic_version"} <= set(inspect(engine).get_table_names())
     indexes = {index["name"]: bool(index["unique"]) for index in inspect(engine).get_indexes("cases")}
     # PostgreSQL also reports the index behind the idempotency key's unique constraint.
-    assert indexes == {"ix_cases_reference": True, "ix_cases_sender_id": False, "uq_cases_idempotency_key": True}
+    assert indexes == {**CASE_INDEXES, "uq_cases_idempotency_key": True}
 
 
 def test_manage_migrate_uses_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
