@@ -52,6 +52,34 @@ def get_by_reference(*, session: Session, reference: str) -> Case | None:
     return session.scalar(select(Case).where(Case.reference == reference))
 
 
+def get_for_resident(
+    *, session: Session, reference: str, sender_id: str, phone_last4: str | None = None
+) -> Case | None:
+    """Return the case with this reference if this resident filed it, else None (as if there were no such case).
+
+    The resident is the conversation that filed it (`sender_id`), or someone who knows the last 4 digits of the
+    phone number given with it (in the case's contact details, or the SMS number it was sent from).
+    """
+    case = get_by_reference(session=session, reference=reference)
+    if case is None:
+        return None
+    if case.sender_id == sender_id:
+        return case
+    if phone_last4 is not None and phone_last4 in _phone_endings(case):
+        return case
+    return None
+
+
+def _phone_endings(case: Case) -> set[str]:
+    """Return the last 4 digits of every full phone number on the case."""
+    contact = (case.details or {}).get("contact")
+    numbers = [contact.get("phone")] if isinstance(contact, dict) else []
+    if case.channel == "sms":
+        numbers.append(case.sender_id)
+    digits = ("".join(ch for ch in str(number) if ch.isdigit()) for number in numbers if number)
+    return {number[-4:] for number in digits if len(number) >= 10}
+
+
 def get_by_idempotency_key(*, session: Session, idempotency_key: str) -> Case | None:
     """Return the case created with this idempotency key, or None."""
     return session.scalar(select(Case).where(Case.idempotency_key == idempotency_key))
@@ -322,6 +350,29 @@ def count(*, session: Session, filters: CaseFilters, now: datetime, soon: dateti
     """Return how many cases match, counting at most `cap` + 1 (a count of a huge result says little, slowly)."""
     matching = select(Case.id).where(*_conditions(filters, now=now, soon=soon)).limit(cap + 1).subquery()
     return int(session.scalar(select(func.count()).select_from(matching)) or 0)
+
+
+def search_and_count(
+    *,
+    session: Session,
+    filters: CaseFilters,
+    now: datetime,
+    soon: datetime,
+    limit: int = 50,
+    older_than: Cursor | None = None,
+    newer_than: Cursor | None = None,
+    cap: int = 10_000,
+) -> tuple[Page, int]:
+    """Return one page (see `search`) and how many cases match in all (see `count`).
+
+    When the first page already holds every match, its length is the count: a search for a rare word then scans
+    the table once, not twice.
+    """
+    page = search(session=session, filters=filters, now=now, soon=soon, limit=limit, older_than=older_than,
+                  newer_than=newer_than)
+    if older_than is None and newer_than is None and page.older is None:
+        return page, len(page.items)
+    return page, count(session=session, filters=filters, now=now, soon=soon, cap=cap)
 
 
 def export_rows(*, session: Session, filters: CaseFilters, now: datetime, soon: datetime) -> Iterator[Case]:

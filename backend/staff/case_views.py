@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
-from sqlalchemy import distinct, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -143,9 +143,9 @@ def _staff_names(session: Session) -> dict[int, str]:
     return {user.id: user.display_name for user in users.get_all(session=session)}
 
 
-def _channels(session: Session) -> list[str]:
-    seen = set(session.scalars(select(distinct(Case.channel))))
-    return sorted(seen | set(KNOWN_CHANNELS))
+def _channels(selected: str) -> list[str]:
+    # A fixed list: asking the table for its distinct channels would scan it on every page view.
+    return list(KNOWN_CHANNELS) + ([selected] if selected and selected not in KNOWN_CHANNELS else [])
 
 
 @router.get("/cases")
@@ -161,9 +161,10 @@ def list_cases(request: Request, session: SessionDep, catalog: CatalogDep, staff
         page = cases.Page(items=[], older=None, newer=None)
         total = 0
     else:
-        page = cases.search(session=session, filters=query.filters, now=now, soon=soon, limit=PAGE_SIZE,
-                            older_than=older, newer_than=newer if older is None else None)
-        total = cases.count(session=session, filters=query.filters, now=now, soon=soon, cap=COUNT_CAP)
+        page, total = cases.search_and_count(
+            session=session, filters=query.filters, now=now, soon=soon, limit=PAGE_SIZE, older_than=older,
+            newer_than=newer if older is None else None, cap=COUNT_CAP,
+        )
     filter_query = "&".join(f"{name}={value}" for name, value in _encoded(query.values))
     return render(
         request,
@@ -178,7 +179,7 @@ def list_cases(request: Request, session: SessionDep, catalog: CatalogDep, staff
             "names": _staff_names(session),
             "kinds": list(CaseKind),
             "statuses": list(CaseStatus),
-            "channels": _channels(session),
+            "channels": _channels(query.values["channel"]),
             "divisions": [d for d in catalog.divisions if staff.sees(d.code)],
             "filter_query": filter_query,
             "done": DONE_MESSAGES.get(request.query_params.get("done", "")),
@@ -187,8 +188,6 @@ def list_cases(request: Request, session: SessionDep, catalog: CatalogDep, staff
 
 
 def _encoded(values: Mapping[str, str]) -> Iterator[tuple[str, str]]:
-    from urllib.parse import quote
-
     for name, value in values.items():
         if value:
             yield name, quote(value, safe="")

@@ -65,6 +65,8 @@ def _turn(
         return None
     text = event.get("text")
     role = _ROLES[type_name]
+    if role is Role.RESIDENT and _mapping(event.get("metadata")).get("is_external"):
+        return None  # an external event (a staff reply being relayed), not something the resident wrote
     if role is Role.BOT:
         return Turn(role=role, text=text if isinstance(text, str) else None, timestamp=when)
     intent = _mapping(_mapping(event.get("parse_data")).get("intent"))

@@ -1,0 +1,393 @@
+"""The staff case list (filters, keyset paging), the case page (transcript, history) and every action on a case."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from backend_testing import both_databases
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+from staff_testing import (  # noqa: F401  (the underscored names are autouse fixtures)
+    _empty_staff_tables,
+    _quick_password_hashing,
+    load,
+    make_user,
+    new_case,
+    post_form,
+    set_created_at,
+    signed_in,
+)
+from test_transcripts import Conversation
+
+from backend.cases.enums import CaseKind, CaseStatus
+from backend.cases.models import Case, CaseUpdate
+from backend.database.types import utcnow
+from backend.staff.models import AuditEntry
+from backend.staff.permissions import Role
+from backend.transcripts.tables import events
+
+ROW = re.compile(r'<th scope="row"><a href="/staff/cases/([A-Z]-[A-Z0-9]{7})">')
+
+
+def listed(client: TestClient, query: str = "") -> list[str]:
+    response = client.get(f"/staff/cases?{query}")
+    assert response.status_code == 200, response.text
+    return ROW.findall(response.text)
+
+
+@both_databases
+def test_the_list_filters_by_every_field(app: FastAPI, engine: Engine) -> None:
+    client, agent = signed_in(app, Role.AGENT)
+    start = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)  # a Monday
+    rows = [
+        # kind, division, service, channel, text
+        ("complaint", "SWMS", "SWMS-MISSED-PICKUP", "sms", "The truck skipped us again, 100% annoyed"),
+        ("compliment", "TS", None, "telegram", "The road crew was great"),
+        ("service_request", "TS", "TS-POTHOLE", "rest", "Pothole on the right_lane"),
+        ("service_request", "TW", "TW-WATER-MAIN-BREAK", "rest", "Water coming up from the road"),
+        ("complaint", None, None, "web", "Nobody answers at 311"),
+    ]
+    made = []
+    for i, (kind, division, service, channel, text) in enumerate(rows):
+        reference = new_case(client, kind=kind, division=division or ..., service_code=service or ...,
+                             channel=channel, description=text, location=f"{i} Queen St")
+        set_created_at(engine, reference, start + timedelta(days=i))
+        made.append(reference)
+    newest_first = made[::-1]
+    assert listed(client) == newest_first
+    assert listed(client, "kind=complaint") == [made[4], made[0]]
+    assert listed(client, "division=TS") == [made[2], made[1]]
+    assert listed(client, "category=TS-POTHOLE") == [made[2]]
+    assert listed(client, "channel=rest") == [made[3], made[2]]
+    assert listed(client, "kind=service_request&division=TS") == [made[2]]
+    # Dates are the City's calendar days, both ends included.
+    assert listed(client, "from=2026-03-03&to=2026-03-04") == [made[2], made[1]]
+    # Text search: words, the place, the reference in any spelling; % and _ are plain characters.
+    assert listed(client, "q=skipped") == [made[0]]
+    assert listed(client, "q=3+queen") == [made[3]]
+    assert listed(client, f"q={made[1].lower().replace('-', '')}") == [made[1]]
+    assert listed(client, "q=100%25") == [made[0]]
+    assert listed(client, "q=right_lane") == [made[2]]
+    assert listed(client, "q=t_e") == []
+    # Status, open cases, and cases assigned to me.
+    with Session(engine) as session:
+        session.execute(update(Case).where(Case.reference == made[1]).values(status=CaseStatus.CLOSED))
+        session.execute(update(Case).where(Case.reference == made[3]).values(assignee_id=agent.id))
+        session.commit()
+    assert listed(client, "status=closed") == [made[1]]
+    assert made[1] not in listed(client, "status=open")
+    assert listed(client, "assignee=me") == [made[3]]
+    text = client.get("/staff/cases?kind=complaint").text
+    assert "2 cases match." in text
+
+
+def test_bad_filters_are_explained_not_ignored(app: FastAPI) -> None:
+    client, _ = signed_in(app, Role.AGENT)
+    new_case(client)
+    response = client.get("/staff/cases?kind=question&from=yesterday&division=NOPE&category=X&status=odd")
+    assert response.status_code == 200
+    for message in ("Choose a kind", "YYYY-MM-DD", "Choose a division", "Choose a category", "Choose a status"):
+        assert message in response.text
+    assert ROW.findall(response.text) == []
+
+
+@both_databases
+def test_overdue_and_due_soon_cases_stand_out_and_filter(app: FastAPI, engine: Engine) -> None:
+    client, _ = signed_in(app, Role.AGENT)
+    late, soon, later = (new_case(client, description=f"case {i}") for i in range(3))
+    now = utcnow()
+    with Session(engine) as session:
+        for reference, due in ((late, now - timedelta(hours=1)), (soon, now + timedelta(minutes=30)),
+                               (later, now + timedelta(days=30))):
+            session.execute(update(Case).where(Case.reference == reference).values(due_at=due))
+        session.commit()
+    assert listed(client, "overdue=overdue") == [late]
+    assert listed(client, "overdue=due_soon") == [soon]
+    page = client.get("/staff/cases").text
+    assert re.search(rf'<tr class="row-overdue">\s*<th scope="row"><a href="/staff/cases/{late}"', page)
+    assert re.search(rf'<tr class="row-due_soon">\s*<th scope="row"><a href="/staff/cases/{soon}"', page)
+    assert page.count('badge-overdue">Overdue<') == 1 and page.count('badge-soon">Due soon<') == 1
+
+
+@both_databases
+def test_keyset_paging_walks_every_case_once_both_ways(app: FastAPI, engine: Engine) -> None:
+    client, _ = signed_in(app, Role.AGENT)
+    start = datetime(2026, 5, 1, tzinfo=timezone.utc)
+    made = []
+    for i in range(120):
+        reference = new_case(client, description=f"case {i}", sender_id=f"s{i}")
+        # Pairs of cases share a creation time: the id breaks the tie.
+        set_created_at(engine, reference, start + timedelta(minutes=i // 2))
+        made.append(reference)
+    with Session(engine) as session:
+        expected = list(session.scalars(select(Case.reference).order_by(Case.created_at.desc(), Case.id.desc())))
+    pages, url = [], "/staff/cases"
+    while True:
+        html = client.get(url).text
+        pages.append(ROW.findall(html))
+        older = re.search(r'href="(/staff/cases\?[^"]*older=[^"]+)" rel="next"', html)
+        if not older:
+            break
+        url = older.group(1).replace("&amp;", "&")
+    assert [len(page) for page in pages] == [50, 50, 20]
+    assert [reference for page in pages for reference in page] == expected
+    # And back: "Newer cases" from the last page gives the middle page, then the first.
+    back = []
+    html = client.get(url).text
+    while (newer := re.search(r'href="(/staff/cases\?[^"]*newer=[^"]+)" rel="prev"', html)):
+        html = client.get(newer.group(1).replace("&amp;", "&")).text
+        back.append(ROW.findall(html))
+    assert back == [pages[1], pages[0]]
+    # Filters are kept while paging.
+    assert "kind=complaint&amp;older=" not in client.get("/staff/cases?kind=service_request").text
+    assert "kind=service_request&amp;older=" in client.get("/staff/cases?kind=service_request").text
+
+
+def test_a_malformed_cursor_starts_from_the_newest(app: FastAPI) -> None:
+    client, _ = signed_in(app, Role.AGENT)
+    made = [new_case(client) for _ in range(2)]
+    assert listed(client, "older=nonsense") == made[::-1]
+    assert listed(client, "newer=1.x") == made[::-1]
+
+
+@both_databases
+def test_the_case_page_shows_every_field_and_the_whole_conversation(app: FastAPI, engine: Engine) -> None:
+    client, _ = signed_in(app, Role.AGENT)
+    reference = new_case(client, kind="complaint", division="SWMS", service_code="SWMS-MISSED-PICKUP",
+                         sender_id="conv-page", description="the garbage wasnt picked up AGAIN",
+                         location="45 Elm Street", details={"outcome": "pick it up today",
+                                                            "attachments": ["photo-1.jpg"]})
+    t = load(engine, reference).created_at.timestamp()
+    events.create(engine)  # Rasa's table, with an id each database fills in
+    talk = Conversation(engine, "conv-page")
+    talk.session_start(t - 60)
+    talk.user(t - 50, "the garbage wasnt picked up AGAIN", "complaint", 0.93)
+    talk.bot(t - 49, "Sorry about that. Where was it?")
+    talk.user(t - 20, "45 Elm Street", "inform", 0.71)
+    talk.bot(t, f"Thanks. Your reference is {reference}.")
+    # A relayed staff reply arrives as an external event: not something the resident said.
+    talk._add("user", t + 5, {"text": "EXTERNAL: EXTERNAL_staff_reply", "metadata": {"is_external": True},
+                              "parse_data": {"intent": {"name": "EXTERNAL_staff_reply"}}})
+    talk.bot(t + 5, f"About your report {reference}: we are on it")
+    html = client.get(f"/staff/cases/{reference}").text
+    for expected in ("Complaint " + reference, "45 Elm Street", "Solid Waste Management Services",
+                     "Missed collection", "Web chat (REST)", "conv-page", "pick it up today", "photo-1.jpg",
+                     "Not recorded yet", "Nobody yet"):
+        assert expected in html, expected
+    turns = re.findall(r'<li class="turn turn-(resident|bot)">.*?<p class="resident-text">(.*?)</p>', html, re.S)
+    assert turns == [
+        ("resident", "the garbage wasnt picked up AGAIN"),
+        ("bot", "Sorry about that. Where was it?"),
+        ("resident", "45 Elm Street"),
+        ("bot", f"Thanks. Your reference is {reference}."),
+        ("bot", f"About your report {reference}: we are on it"),
+    ]
+    assert "read as complaint, 93% sure" in html and "read as inform, 71% sure" in html
+    assert html.count("<time datetime=") >= 6
+
+
+def history(engine: Engine, reference: str) -> list[tuple[str, str | None, str | None, str | None]]:
+    with Session(engine) as session:
+        case = session.scalars(select(Case).where(Case.reference == reference)).one()
+        rows = session.scalars(select(CaseUpdate).where(CaseUpdate.case_id == case.id).order_by(CaseUpdate.id))
+        return [(u.kind.value, u.old_value, u.new_value, u.text) for u in rows]
+
+
+def audit(engine: Engine, reference: str) -> list[AuditEntry]:
+    with Session(engine) as session:
+        case = session.scalars(select(Case).where(Case.reference == reference)).one()
+        return list(session.scalars(select(AuditEntry).where(AuditEntry.case_id == case.id).order_by(AuditEntry.id)))
+
+
+@both_databases
+def test_a_complaint_from_acknowledgement_to_closing(app: FastAPI, engine: Engine) -> None:
+    client, agent = signed_in(app, Role.AGENT, name="Ann Agent")
+    other = make_user(app, Role.AGENT, email="second@city.example", name="Sam Second")
+    reference = new_case(client, kind="complaint", division="TW")
+    case = load(engine, reference)
+    levels = app.state.service_levels
+    path = f"/staff/cases/{reference}"
+
+    assert post_form(client, f"{path}/acknowledge", {"text": "Called to say we have it"}).status_code == 303
+    case = load(engine, reference)
+    assert case.status is CaseStatus.ACKNOWLEDGED and case.acknowledged_at is not None
+    assert case.due_at == case.respond_due_at  # the next deadline is now the response
+    refused = post_form(client, f"{path}/acknowledge", {})
+    assert refused.status_code == 409 and "already acknowledged" in refused.text
+
+    assert post_form(client, f"{path}/assign", {"assignee": str(agent.id)}).status_code == 303
+    assert load(engine, reference).status is CaseStatus.IN_PROGRESS
+
+    # Moving it to Solid Waste brings Solid Waste's 7-day stage-1 limit.
+    assert post_form(client, f"{path}/reassign", {"division": "SWMS", "category": "SWMS-MISSED-PICKUP",
+                                                  "reason": "It is about collection"}).status_code == 303
+    case = load(engine, reference)
+    assert (case.division, case.service_code) == ("SWMS", "SWMS-MISSED-PICKUP")
+    assert case.respond_due_at == levels.add_working_days(case.created_at, 7)
+    mismatch = post_form(client, f"{path}/reassign", {"division": "TW", "category": "TS-POTHOLE"})
+    assert mismatch.status_code == 409 and "belongs to Transportation Services" in mismatch.text
+
+    assert post_form(client, f"{path}/note", {"text": "Route 12 was short-staffed"}).status_code == 303
+    assert post_form(client, f"{path}/action", {"action_kind": "corrective_action",
+                                                "text": "Sent a truck the same day"}).status_code == 303
+    assert post_form(client, f"{path}/action", {"action_kind": "preventive_action",
+                                                "text": "Added a spare crew on Mondays"}).status_code == 303
+
+    # Closing a complaint without a recorded contact is refused, with the reason, and changes nothing.
+    refused = post_form(client, f"{path}/close", {"text": "done"})
+    assert refused.status_code == 409
+    assert "only be closed after contact with the resident is recorded" in refused.text
+    assert load(engine, reference).status is CaseStatus.IN_PROGRESS
+
+    local_now = utcnow().astimezone(levels.zone).strftime("%Y-%m-%dT%H:%M")
+    future = (utcnow() + timedelta(days=2)).astimezone(levels.zone).strftime("%Y-%m-%dT%H:%M")
+    early = post_form(client, f"{path}/contact", {"method": "phone", "contacted_at": future, "summary": "x"})
+    assert early.status_code == 409 and "in the future" in early.text
+    assert post_form(client, f"{path}/contact", {"method": "phone", "contacted_at": local_now,
+                                                 "summary": "Explained the missed pickup"}).status_code == 303
+    assert post_form(client, f"{path}/close", {"text": "Resident satisfied"}).status_code == 303
+    case = load(engine, reference)
+    assert case.status is CaseStatus.CLOSED and case.closed_at and case.resolved_at and case.due_at is None
+
+    # A supervisor reopens it; the response clock starts again.
+    supervisor, _ = signed_in(app, Role.SUPERVISOR, email="sup@city.example")
+    assert post_form(supervisor, f"{path}/reopen", {"reason": "The bin was missed again"}).status_code == 303
+    case = load(engine, reference)
+    assert case.status is CaseStatus.IN_PROGRESS and case.closed_at is None and case.due_at is not None
+
+    assert history(engine, reference) == [
+        ("status", "new", "acknowledged", "Called to say we have it"),
+        ("assignment", None, "Ann Agent", None),
+        ("status", "acknowledged", "in_progress", None),
+        ("division", "TW", "SWMS", "It is about collection"),
+        ("category", None, "SWMS-MISSED-PICKUP", "It is about collection"),
+        ("note", None, None, "Route 12 was short-staffed"),
+        ("corrective_action", None, None, "Sent a truck the same day"),
+        ("preventive_action", None, None, "Added a spare crew on Mondays"),
+        ("contact", None, None, "Explained the missed pickup"),
+        ("status", "in_progress", "closed", "Resident satisfied"),
+        ("status", "closed", "in_progress", "The bin was missed again"),
+    ]
+    entries = audit(engine, reference)
+    assert [e.action for e in entries] == [
+        "acknowledge", "assign", "reassign", "note", "corrective_action", "preventive_action", "contact", "close",
+        "reopen",
+    ]
+    assert {e.actor for e in entries[:-1]} == {"agent@city.example"} and entries[-1].actor == "sup@city.example"
+    assert entries[0].before == {"status": "new", "acknowledged_at": None, "due_at": entries[0].before["due_at"]}
+    assert entries[0].after["status"] == "acknowledged"
+    assert entries[2].before["division"] == "TW" and entries[2].after["division"] == "SWMS"
+    assert entries[6].after["summary"] == "Explained the missed pickup"
+    page = client.get(path).text
+    assert "Sam Second" in page  # a possible handler
+    del other
+
+
+@both_databases
+def test_reclassifying_is_recorded_and_moves_the_deadlines(tmp_path: object, make_app: object,
+                                                            engine: Engine) -> None:
+    path_ = tmp_path / "levels.yml"  # type: ignore[operator]
+    path_.write_text("kinds:\n  service_request: {respond_stage_1: 3}\n")
+    app = make_app(service_levels_path=path_)  # type: ignore[operator]
+    client, _ = signed_in(app, Role.AGENT)
+    reference = new_case(client, kind="complaint", division="TS")
+    missing = post_form(client, f"/staff/cases/{reference}/reclassify", {"kind": "service_request"})
+    assert missing.status_code == 409 and "Please write why the kind changes" in missing.text
+    response = post_form(client, f"/staff/cases/{reference}/reclassify",
+                         {"kind": "service_request", "reason": "A first report of a pothole"})
+    assert response.status_code == 303
+    case = load(engine, reference)
+    assert case.kind is CaseKind.SERVICE_REQUEST and case.reference.startswith("C-")
+    assert case.respond_due_at == app.state.service_levels.add_working_days(case.created_at, 3)
+    assert history(engine, reference) == [
+        ("reclassification", "complaint", "service_request", "A first report of a pothole")
+    ]
+    assert audit(engine, reference)[0].before["kind"] == "complaint"
+    # Once a service request, closing needs no contact.
+    assert post_form(client, f"/staff/cases/{reference}/close", {}).status_code == 303
+
+
+@both_databases
+def test_escalation_needs_a_different_handler_and_restarts_the_clock_at_stage_2(
+    app: FastAPI, engine: Engine
+) -> None:
+    client, agent = signed_in(app, Role.AGENT)
+    supervisor = make_user(app, Role.SUPERVISOR, email="sup@city.example", name="Sue Supervisor")
+    reviewer_elsewhere = make_user(app, Role.DIVISION_REVIEWER, email="rev@city.example", divisions=["UF"])
+    reference = new_case(client, kind="complaint", division="TW")
+    path = f"/staff/cases/{reference}"
+    assert post_form(client, f"{path}/assign", {"assignee": str(agent.id)}).status_code == 303
+    same = post_form(client, f"{path}/escalate", {"handler": str(agent.id), "reason": "Resident unhappy"})
+    assert same.status_code == 409 and "different handler" in same.text
+    blind = post_form(client, f"{path}/escalate", {"handler": str(reviewer_elsewhere.id), "reason": "x"})
+    assert blind.status_code == 409 and "could not see this case" in blind.text
+    assert post_form(client, f"{path}/escalate", {"handler": str(supervisor.id),
+                                                  "reason": "Resident unhappy"}).status_code == 303
+    case = load(engine, reference)
+    assert (case.stage, case.assignee_id, case.status) == (2, supervisor.id, CaseStatus.IN_PROGRESS)
+    assert case.respond_due_at == app.state.service_levels.add_working_days(case.escalated_at, 20)
+    again = post_form(client, f"{path}/escalate", {"handler": str(agent.id), "reason": "x"})
+    assert again.status_code == 409
+    assert history(engine, reference)[-3:] == [
+        ("escalation", "1", "2", "Resident unhappy"),
+        ("assignment", "Agent", "Sue Supervisor", None),
+        ("status", "new", "in_progress", None),
+    ]
+    # A division reviewer cannot escalate.
+    reviewer, _ = signed_in(app, Role.DIVISION_REVIEWER, email="tw@city.example", divisions=["TW"])
+    other = new_case(client, kind="complaint", division="TW")
+    assert post_form(reviewer, f"/staff/cases/{other}/escalate", {"handler": str(agent.id), "reason": "x"})\
+        .status_code == 403
+
+
+@both_databases
+def test_compliments_are_forwarded_to_the_named_team(app: FastAPI, engine: Engine) -> None:
+    client, _ = signed_in(app, Role.AGENT)
+    compliment = new_case(client, kind="compliment", division="TS", description="The crew on Elm St was amazing")
+    complaint = new_case(client, kind="complaint")
+    assert post_form(client, f"/staff/cases/{compliment}/forward",
+                     {"team": "Elm St road crew", "text": "Well done!"}).status_code == 303
+    assert history(engine, compliment) == [("forward", None, "Elm St road crew", "Well done!")]
+    assert "Forwarded to Elm St road crew" in client.get(f"/staff/cases/{compliment}").text
+    refused = post_form(client, f"/staff/cases/{complaint}/forward", {"team": "Crew"})
+    assert refused.status_code == 409 and "Only compliments" in refused.text
+
+
+def test_actions_on_a_closed_case_ask_to_reopen_first(app: FastAPI) -> None:
+    client, _ = signed_in(app, Role.AGENT)
+    reference = new_case(client, kind="service_request")
+    assert post_form(client, f"/staff/cases/{reference}/close", {}).status_code == 303
+    for action, data in (("resolve", {"summary": "x"}), ("assign", {"assignee": ""})):
+        response = post_form(client, f"/staff/cases/{reference}/{action}", data)
+        assert response.status_code == 409 and "reopen it before" in response.text
+
+
+def test_unknown_cases_and_actions_are_404(app: FastAPI) -> None:
+    client, _ = signed_in(app, Role.AGENT)
+    assert client.get("/staff/cases/C-2222222").status_code == 404
+    assert client.get("/staff/cases/nonsense").status_code == 404
+    reference = new_case(client)
+    assert post_form(client, f"/staff/cases/{reference}/explode", {}).status_code == 404
+
+
+def test_a_failed_action_keeps_what_was_typed(app: FastAPI) -> None:
+    client, _ = signed_in(app, Role.AGENT)
+    reference = new_case(client, kind="complaint")
+    response = post_form(client, f"/staff/cases/{reference}/contact",
+                         {"method": "email", "contacted_at": "not a time", "summary": "Sent the details"})
+    assert response.status_code == 409
+    assert "Give the date and time of the contact." in response.text
+    assert ">Sent the details</textarea>" in response.text
+    assert re.search(r"<details open>\s*<summary>Record contact with the resident</summary>", response.text)
+
+
+@pytest.mark.parametrize("field, value", [("text", ""), ("text", "x" * 4001), ("text", "a\x00b")])
+def test_notes_must_be_reasonable(app: FastAPI, field: str, value: str) -> None:
+    client, _ = signed_in(app, Role.AGENT)
+    reference = new_case(client)
+    response = post_form(client, f"/staff/cases/{reference}/note", {field: value})
+    assert response.status_code == 409
