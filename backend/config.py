@@ -38,6 +38,9 @@ Environment variables (all optional):
     The token Rasa was started with (``rasa run --enable-api --auth-token ...``).
 ``INTAKE_RASA_TIMEOUT``
     Seconds to wait for Rasa to accept a staff reply. Default 10.
+``INTAKE_RASA_PUBLIC_URL``
+    The Rasa server's address as residents' browsers reach it (e.g. ``https://chat.city.example``): the chat widget
+    on the page at ``/`` talks to it. Unset: the widget uses the page's own host name, port 5005.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ class Settings:
     rasa_url: str | None = None
     rasa_token: str | None = field(default=None, repr=False)
     rasa_timeout_seconds: float = 10.0
+    rasa_public_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -93,6 +97,7 @@ class Settings:
             rasa_url=(_non_empty(env.get("INTAKE_RASA_URL")) or "").rstrip("/") or None,
             rasa_token=_non_empty(env.get("INTAKE_RASA_TOKEN")),
             rasa_timeout_seconds=float(_non_empty(env.get("INTAKE_RASA_TIMEOUT")) or 10),
+            rasa_public_url=(_non_empty(env.get("INTAKE_RASA_PUBLIC_URL")) or "").rstrip("/") or None,
         )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from backend import health
@@ -59,9 +60,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_staff(app, settings=settings, catalog=catalog, database=database)
 
     @app.get("/", include_in_schema=False)
-    def index() -> FileResponse:
-        """Serve the web page."""
-        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+    def index() -> HTMLResponse:
+        """Serve the web page, its chat widget pointed at the Rasa server residents' browsers reach."""
+        page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+        if settings.rasa_public_url:
+            page = page.replace('data-rasa-url=""', f'data-rasa-url="{html.escape(settings.rasa_public_url)}"', 1)
+        return HTMLResponse(page)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     return app

@@ -1,26 +1,32 @@
-"""The REST channel (`POST /webhooks/rest/webhook`) with the checks Rasa's built-in one lacks.
+"""The REST channel (`POST /webhooks/rest/webhook`) with the checks Rasa's built-in one lacks, and the web chat.
 
-It rejects malformed bodies with a clear 400 instead of a server error, limits the message size, never lets a
-message be read as an intent command, and records the channel itself rather than trusting the client to name it.
+It rejects malformed bodies with a clear 400 instead of a server error, limits the message size and rate, never
+lets a message be read as an intent command (a button's payload passes only when the bot offered that button),
+and records the channel itself rather than trusting the client to name it. The web chat widget uses the same
+channel under its own name (`POST /webhooks/web/webhook`), so that cases show they came from the web page.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Awaitable, Callable, Text
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.text import MAX_MESSAGE_CHARS, clean_message, is_too_long
+from channels.limits import RateLimiter
+from channels.state import shared_state
+from channels.turn import Incoming, Turns
 
 logger = logging.getLogger(__name__)
 
-_SENDER = re.compile(r"^[A-Za-z0-9_.:@+-]{1,128}$")
-TOO_LONG_REPLY = f"That message is too long for me. Please keep it under {MAX_MESSAGE_CHARS:,} characters."
+# No ":" here: other channels' conversations are "sms:<number>" and "telegram:<chat>", and a REST client must
+# never be able to read or continue them by naming one.
+_SENDER = re.compile(r"^[A-Za-z0-9_.@+-]{1,128}$")
+_STATUS = {"too_long": 413, "too_fast": 429}
 
 
 def _bad_request(detail: str) -> HTTPResponse:
@@ -30,9 +36,16 @@ def _bad_request(detail: str) -> HTTPResponse:
 class ResidentRestInput(InputChannel):
     """Receive a resident's message as JSON `{"sender": ..., "message": ...}` and answer with the bot's replies."""
 
+    def __init__(self, turns: Optional[Turns] = None) -> None:
+        self.turns = turns or Turns(self.name(), shared_state(), RateLimiter.from_env(), options_by_number=False)
+
     @classmethod
     def name(cls) -> Text:
         return "rest"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        return cls()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
@@ -51,20 +64,20 @@ class ResidentRestInput(InputChannel):
                 return _bad_request('Send a JSON object like {"sender": "abc123", "message": "hello"}.')
             sender, text = body.get("sender"), body.get("message")
             if not isinstance(sender, str) or not _SENDER.match(sender):
-                return _bad_request("'sender' must be 1-128 letters, digits or _.:@+- characters.")
+                return _bad_request("'sender' must be 1-128 letters, digits or _.@+- characters.")
             if not isinstance(text, str):
                 return _bad_request("'message' must be a string.")
-            text = clean_message(text)
-            if not text:
+            result = await self.turns.handle(Incoming(sender_id=sender, text=text), on_new_message)
+            if result.status == "no_words":
                 return _bad_request("'message' is empty.")
-            if is_too_long(text):
-                return response.json([{"recipient_id": sender, "text": TOO_LONG_REPLY}], status=413)
-            collector = CollectingOutputChannel()
-            await on_new_message(
-                UserMessage(text, collector, sender, input_channel=self.name())
-            )
-            return response.json(collector.messages)
+            return response.json(result.replies, status=_STATUS.get(result.status, 200))
 
         return webhook
 
 
+class WebChatInput(ResidentRestInput):
+    """The REST channel as the web chat widget uses it: recorded on cases as "web"."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "web"

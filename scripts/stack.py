@@ -22,7 +22,9 @@ from typing import Dict, List, Optional
 ROOT = Path(__file__).resolve().parent.parent
 BOT_BIN = ROOT / ".venvs" / "bot" / "bin"
 BACKEND_BIN = ROOT / ".venvs" / "backend" / "bin"
-SECRET_NAMES = ("INTAKE_STAFF_TOKEN", "INTAKE_ACTIONS_TOKEN")
+# The Telegram secret token is ours to choose: the channel registers its webhook with it (see channels/telegram.py).
+# INTAKE_RASA_TOKEN guards Rasa's HTTP API, through which the backend relays staff replies to residents.
+SECRET_NAMES = ("INTAKE_STAFF_TOKEN", "INTAKE_ACTIONS_TOKEN", "INTAKE_TELEGRAM_SECRET_TOKEN", "INTAKE_RASA_TOKEN")
 
 
 def load_or_create_secrets(var_dir: Path) -> Dict[str, str]:
@@ -65,6 +67,7 @@ class Stack:
     actions_port: int = 5055
     rasa_port: int = 5005
     web_origins: List[str] = field(default_factory=list)
+    settings: Dict[str, str] = field(default_factory=dict)  # more environment for the services (tests' stand-ins)
     services: List[Service] = field(default_factory=list)
 
     @property
@@ -83,10 +86,13 @@ class Stack:
         """Return the environment every service gets: settings from the caller's, plus the wiring."""
         env = dict(os.environ)
         env.update(load_or_create_secrets(self.var_dir))
+        env.update(self.settings)
         env.setdefault("INTAKE_DATABASE_URL", f"sqlite:///{self.database_path}")
+        env.setdefault("INTAKE_CHANNEL_STATE_PATH", str(self.var_dir / "channels.db"))
         env.setdefault("INTAKE_TRACKER_SQLITE_PATH", str(self.database_path))
         env["INTAKE_ACTION_SERVER_URL"] = f"http://{self.host}:{self.actions_port}/webhook"
         env["INTAKE_BACKEND_URL"] = self.backend_url
+        env["INTAKE_RASA_URL"] = self.rasa_url
         env["INTAKE_RASA_PUBLIC_URL"] = env.get("INTAKE_RASA_PUBLIC_URL") or self.rasa_url
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
@@ -94,7 +100,8 @@ class Stack:
         return env
 
     def _origins(self) -> List[str]:
-        return self.web_origins or [f"http://{h}:{self.backend_port}" for h in ("localhost", "127.0.0.1")]
+        # The backend's own page, plus the city pages that embed the chat widget (INTAKE_WEB_ORIGINS).
+        return [f"http://{h}:{self.backend_port}" for h in ("localhost", "127.0.0.1")] + self.web_origins
 
     def migrate(self, env: Dict[str, str]) -> None:
         """Bring the database schema up to date."""
@@ -122,6 +129,7 @@ class Stack:
                 "rasa",
                 [str(BOT_BIN / "rasa"), "run", "--model", str(self.model), "--endpoints", "bot/endpoints.yml",
                  "--credentials", "bot/credentials.yml", "--interface", self.host, "--port", str(self.rasa_port),
+                 "--enable-api", "--auth-token", env["INTAKE_RASA_TOKEN"],
                  "--cors", *self._origins()],
                 f"{self.rasa_url}/webhooks/rest/",
             ),
@@ -182,6 +190,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         backend_port=int(os.environ.get("INTAKE_BACKEND_PORT", "8000")),
         actions_port=int(os.environ.get("INTAKE_ACTIONS_PORT", "5055")),
         rasa_port=int(os.environ.get("INTAKE_RASA_PORT", "5005")),
+        web_origins=[o.strip() for o in os.environ.get("INTAKE_WEB_ORIGINS", "").split(",") if o.strip()],
     )
     # Ctrl-C and SIGTERM both stop everything, even when started from a shell that ignores SIGINT.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -195,6 +204,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             f"  Web chat page:   {stack.backend_url}/\n"
             f"  Backend API:     {stack.backend_url}/docs (staff token in {stack.var_dir / 'secrets.env'})\n"
             f"  Rasa REST:       {stack.rasa_url}/webhooks/rest/webhook\n"
+            f"  SMS (Twilio):    {stack.rasa_url}/webhooks/sms/webhook\n"
+            f"  Telegram:        {stack.rasa_url}/webhooks/telegram/webhook\n"
             f"  Action server:   http://{stack.host}:{stack.actions_port}/health\n"
             "Press Ctrl-C to stop.",
             flush=True,

@@ -1,0 +1,77 @@
+"""Per-sender limits every channel shares: how many messages a minute, and deliveries already seen."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import OrderedDict, deque
+from enum import Enum
+from typing import Callable, Deque, Dict, Hashable
+
+DEFAULT_PER_MINUTE = 20
+
+
+class Verdict(str, Enum):
+    """What to do with a sender's next message."""
+
+    ALLOW = "allow"
+    WARN = "warn"  # the first message over the limit: answer once, politely
+    DROP = "drop"  # further messages over the limit: stay silent, so a flood costs nothing
+
+
+class RateLimiter:
+    """Allow each sender at most `limit` messages in any `window` seconds, in memory."""
+
+    def __init__(self, limit: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._seen: Dict[str, Deque[float]] = {}
+        self._warned: Dict[str, float] = {}
+
+    @classmethod
+    def from_env(cls) -> "RateLimiter":
+        """Return a limiter with INTAKE_RATE_LIMIT_PER_MINUTE messages a minute (default 20)."""
+        value = os.environ.get("INTAKE_RATE_LIMIT_PER_MINUTE", "").strip()
+        return cls(int(value) if value else DEFAULT_PER_MINUTE)
+
+    def check(self, sender: str) -> Verdict:
+        """Count one message from `sender` and say whether to handle it."""
+        now = self._clock()
+        self._forget_idle(now)
+        times = self._seen.setdefault(sender, deque())
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        if len(times) < self.limit:
+            times.append(now)
+            self._warned.pop(sender, None)
+            return Verdict.ALLOW
+        if sender in self._warned:
+            return Verdict.DROP
+        self._warned[sender] = now
+        return Verdict.WARN
+
+    def _forget_idle(self, now: float) -> None:
+        # Keeps memory bounded by the senders of the last window, however many there were before.
+        if len(self._seen) < 1024:
+            return
+        for sender in [s for s, times in self._seen.items() if not times or times[-1] <= now - self.window]:
+            del self._seen[sender]
+            self._warned.pop(sender, None)
+
+
+class RecentIds:
+    """Remember the last `size` delivery ids, to ignore a platform's retry of a message already handled."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._ids: "OrderedDict[Hashable, None]" = OrderedDict()
+
+    def seen(self, delivery_id: Hashable) -> bool:
+        """Record the id and say whether it was already there."""
+        if delivery_id in self._ids:
+            return True
+        self._ids[delivery_id] = None
+        if len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+        return False

@@ -1,0 +1,131 @@
+"""What the channels remember about a sender outside Rasa, in a small SQLite file that survives restarts.
+
+- Opt-outs: a number that texted STOP gets nothing more until it texts START (kept for good).
+- Offered options: the buttons of the bot's last reply, so that "2" (or a button's title) picks one.
+- Attachments waiting for words: a photo sent alone is kept until the resident's next message carries it to Rasa.
+- Reply addresses: which of the city's numbers a resident texted, so that a later message (a staff reply) comes
+  from the same number.
+
+Options and waiting attachments expire with the conversation (an hour), opt-outs never. Calls run in a worker
+thread so that a slow disk never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+DEFAULT_PATH = Path("var") / "channels.db"
+# Matches Rasa's session expiry: options and waiting photos belong to the conversation they were sent in.
+FORGET_AFTER_SECONDS = 3600
+MAX_WAITING_ATTACHMENTS = 10
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS opt_outs (sender_id TEXT PRIMARY KEY, opted_out_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS offered_options (sender_id TEXT PRIMARY KEY, options TEXT NOT NULL, saved_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS reply_addresses (sender_id TEXT PRIMARY KEY, address TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS waiting_attachments (
+    sender_id TEXT PRIMARY KEY, attachments TEXT NOT NULL, saved_at REAL NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Option:
+    """One button the bot offered: what the resident sees, and what Rasa receives when it is chosen."""
+
+    title: str
+    payload: str
+
+
+class ChannelState:
+    """Durable per-sender state of the channels, in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+        os.chmod(path, 0o600)  # phone numbers live here
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> List[tuple]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    async def _call(self, sql: str, params: Sequence[Any] = ()) -> List[tuple]:
+        return await asyncio.to_thread(self._run, sql, params)
+
+    async def opt_out(self, sender_id: str) -> None:
+        """Record that this sender wants no more messages."""
+        await self._call("INSERT OR IGNORE INTO opt_outs VALUES (?, ?)", (sender_id, time.time()))
+
+    async def opt_in(self, sender_id: str) -> None:
+        """Record that this sender wants messages again."""
+        await self._call("DELETE FROM opt_outs WHERE sender_id = ?", (sender_id,))
+
+    async def is_opted_out(self, sender_id: str) -> bool:
+        """Say whether this sender has opted out."""
+        return bool(await self._call("SELECT 1 FROM opt_outs WHERE sender_id = ?", (sender_id,)))
+
+    async def offer_options(self, sender_id: str, options: Sequence[Option]) -> None:
+        """Remember the options just offered to this sender (none: forget earlier ones)."""
+        if not options:
+            await self._call("DELETE FROM offered_options WHERE sender_id = ?", (sender_id,))
+            return
+        encoded = json.dumps([[o.title, o.payload] for o in options])
+        await self._call("INSERT OR REPLACE INTO offered_options VALUES (?, ?, ?)", (sender_id, encoded, time.time()))
+
+    async def offered_options(self, sender_id: str) -> List[Option]:
+        """Return the options last offered to this sender, if they are still fresh."""
+        rows = await self._call(
+            "SELECT options FROM offered_options WHERE sender_id = ? AND saved_at > ?",
+            (sender_id, time.time() - FORGET_AFTER_SECONDS),
+        )
+        return [Option(title, payload) for title, payload in json.loads(rows[0][0])] if rows else []
+
+    async def keep_attachments(self, sender_id: str, attachments: Sequence[Dict[str, str]]) -> None:
+        """Add attachments that arrived without words, until the sender's next message carries them."""
+        waiting = await self.take_attachments(sender_id)
+        waiting = (waiting + list(attachments))[-MAX_WAITING_ATTACHMENTS:]
+        await self._call(
+            "INSERT OR REPLACE INTO waiting_attachments VALUES (?, ?, ?)", (sender_id, json.dumps(waiting), time.time())
+        )
+
+    async def take_attachments(self, sender_id: str) -> List[Dict[str, str]]:
+        """Return and forget the attachments waiting for this sender's words."""
+        rows = await self._call(
+            "DELETE FROM waiting_attachments WHERE sender_id = ? AND saved_at > ? RETURNING attachments",
+            (sender_id, time.time() - FORGET_AFTER_SECONDS),
+        )
+        await self._call("DELETE FROM waiting_attachments WHERE sender_id = ?", (sender_id,))
+        return json.loads(rows[0][0]) if rows else []
+
+    async def remember_reply_address(self, sender_id: str, address: str) -> None:
+        """Record the address (e.g. the city's number) this sender last wrote to."""
+        await self._call("INSERT OR REPLACE INTO reply_addresses VALUES (?, ?)", (sender_id, address))
+
+    async def reply_address(self, sender_id: str) -> Optional[str]:
+        """Return the address this sender last wrote to, or None."""
+        rows = await self._call("SELECT address FROM reply_addresses WHERE sender_id = ?", (sender_id,))
+        return rows[0][0] if rows else None
+
+
+@lru_cache(maxsize=None)
+def _open(path: str) -> ChannelState:
+    return ChannelState(Path(path))
+
+
+def shared_state(path: Optional[Path] = None) -> ChannelState:
+    """Return the one ChannelState for `path` (default: INTAKE_CHANNEL_STATE_PATH, else var/channels.db)."""
+    chosen = path or Path(os.environ.get("INTAKE_CHANNEL_STATE_PATH") or DEFAULT_PATH)
+    return _open(str(chosen.resolve()))

@@ -1,0 +1,89 @@
+"""One resident message through Rasa, the same way on every channel.
+
+Each connector turns its platform's request into an `Incoming` message and its replies back into the platform's
+form; everything in between happens here, once: the rate limit, the size limit, making the text safe, picking an
+offered option, carrying attachments, and remembering the options the bot offers next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+from channels import replies
+from channels.limits import RateLimiter, Verdict
+from channels.options import chosen_payload, options_from_buttons
+from channels.state import ChannelState
+from channels.text import clean_message, is_too_long
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A resident's message as the connector received it.
+
+    `command` is an intent the connector itself chose (e.g. "/help" for Telegram's /help): it goes to Rasa as
+    it is. `text` is the resident's own words, never read as a command.
+    """
+
+    sender_id: str
+    text: str = ""
+    command: Optional[str] = None
+    attachments: Tuple[Dict[str, str], ...] = ()
+    metadata: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TurnResult:
+    """The bot's replies to one message, in Rasa's collected form, and how the message was taken."""
+
+    status: str  # "answered", "too_fast", "too_long", "no_words"
+    replies: List[Dict[str, Any]]
+
+
+def reply(sender_id: str, text: str) -> Dict[str, Any]:
+    """Return a reply the channel makes by itself, shaped like Rasa's."""
+    return {"recipient_id": sender_id, "text": text}
+
+
+class Turns:
+    """Take residents' messages of one channel to Rasa and bring back the replies."""
+
+    def __init__(self, channel: str, state: ChannelState, limiter: RateLimiter, *, options_by_number: bool) -> None:
+        self.channel = channel
+        self.state = state
+        self.limiter = limiter
+        self.options_by_number = options_by_number
+
+    async def handle(self, incoming: Incoming, on_new_message: OnNewMessage) -> TurnResult:
+        """Check the message, hand it to Rasa, and return the replies."""
+        sender = incoming.sender_id
+        verdict = self.limiter.check(sender)
+        if verdict is not Verdict.ALLOW:
+            return TurnResult("too_fast", [reply(sender, replies.TOO_FAST)] if verdict is Verdict.WARN else [])
+        if is_too_long(incoming.text):
+            return TurnResult("too_long", [reply(sender, replies.TOO_LONG)])
+        text = incoming.command or await self._chosen_option(sender, incoming.text) or clean_message(incoming.text)
+        if not text:
+            if incoming.attachments:
+                await self.state.keep_attachments(sender, incoming.attachments)
+                return TurnResult("no_words", [reply(sender, replies.ask_for_words(incoming.attachments))])
+            return TurnResult("no_words", [reply(sender, replies.WORDS_ONLY)])
+        metadata = dict(incoming.metadata)
+        attachments = await self.state.take_attachments(sender) + list(incoming.attachments)
+        if attachments:
+            metadata["attachments"] = attachments
+        collector = CollectingOutputChannel()
+        await on_new_message(
+            UserMessage(text, collector, sender, input_channel=self.channel, metadata=metadata or None)
+        )
+        offered = [options_from_buttons(m.get("buttons")) for m in collector.messages]
+        await self.state.offer_options(sender, next((o for o in reversed(offered) if o), []))
+        return TurnResult("answered", collector.messages)
+
+    async def _chosen_option(self, sender: str, text: str) -> Optional[str]:
+        options = await self.state.offered_options(sender)
+        return chosen_payload(text, options, by_number=self.options_by_number)

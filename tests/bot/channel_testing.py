@@ -1,0 +1,64 @@
+"""Run one connector in a real Sanic server, with a scripted stand-in for Rasa behind it, for the channel tests."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import sys
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable, Dict, List, Optional
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Sanic
+
+ROOT = Path(__file__).resolve().parents[2]
+for folder in (ROOT, ROOT / "tests"):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+
+_apps = itertools.count()
+# Sanic's own switch for running several apps in one process (it rewrites some methods once per app otherwise).
+Sanic.test_mode = True
+Reply = Dict[str, Any]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ScriptedRasa:
+    """Stands where Rasa's agent would: records each message and answers with `answer(message)`'s replies."""
+
+    def __init__(self, answer: Optional[Callable[[UserMessage], List[Reply]]] = None) -> None:
+        self.received: List[UserMessage] = []
+        self.answer = answer or (lambda message: [{"text": f"You said: {message.text}"}])
+
+    async def __call__(self, message: UserMessage) -> None:
+        self.received.append(message)
+        for reply in self.answer(message):
+            await message.output_channel.send_response(message.sender_id, dict(reply))
+
+    @property
+    def texts(self) -> List[str]:
+        return [m.text for m in self.received]
+
+
+@asynccontextmanager
+async def serve(channel: InputChannel, rasa: ScriptedRasa, port: Optional[int] = None) -> AsyncIterator[str]:
+    """Serve the channel's webhooks under /webhooks/ (on `port`, or a free one); yield the channel's base URL."""
+    app = Sanic(f"channel_test_{next(_apps)}")
+    # As rasa.core.channels.channel.register does, with the scripted Rasa in place of the agent.
+    app.blueprint(channel.blueprint(rasa), url_prefix=f"/webhooks/{channel.url_prefix()}")
+    port = port or free_port()
+    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
+    await server.startup()
+    await server.after_start()
+    try:
+        yield f"http://127.0.0.1:{port}/webhooks/{channel.name()}"
+    finally:
+        await server.before_stop()
+        await server.close()
+        await server.after_stop()

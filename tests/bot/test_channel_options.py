@@ -1,0 +1,93 @@
+"""Shared channel parts: numbered options, rate limits, duplicate deliveries, and the durable per-sender state."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from channels.limits import RateLimiter, RecentIds, Verdict
+from channels.options import chosen_payload, numbered_prompt, options_from_buttons
+from channels.state import ChannelState, Option
+
+YES_NO = [Option("Yes", "/affirm"), Option("No", "/deny")]
+
+
+def test_options_come_from_well_formed_buttons_only():
+    buttons = [{"title": " Yes ", "payload": "/affirm"}, {"title": "", "payload": "/x"}, {"payload": "/y"},
+               {"title": "No", "payload": "/deny"}, {"title": "Odd", "payload": None}]
+    assert options_from_buttons(buttons) == YES_NO
+    assert options_from_buttons(None) == []
+
+
+@pytest.mark.parametrize("options, prompt", [
+    ([Option("Yes", "/a")], "Reply 1 for Yes."),
+    (YES_NO, "Reply 1 for Yes or 2 for No."),
+    ([Option("Roads", "/a"), Option("Water", "/b"), Option("Trees", "/c")],
+     "Reply 1 for Roads, 2 for Water or 3 for Trees."),
+])
+def test_numbered_prompt(options, prompt):
+    assert numbered_prompt(options) == prompt
+
+
+@pytest.mark.parametrize("text, by_number, payload", [
+    ("2", True, "/deny"), ("#1", True, "/affirm"), ("2.", True, "/deny"), (" 1) ", True, "/affirm"),
+    ("3", True, None), ("0", True, None), ("2", False, None), ("12 Elm St", True, None),
+    ("yes", False, "/affirm"), ("NO!", True, "/deny"), ("/deny", False, "/deny"), ("no way", False, None),
+])
+def test_a_message_picks_an_option_by_number_title_or_payload(text, by_number, payload):
+    assert chosen_payload(text, YES_NO, by_number=by_number) == payload
+
+
+def test_nothing_is_picked_when_nothing_was_offered():
+    assert chosen_payload("1", [], by_number=True) is None
+
+
+def test_the_rate_limit_allows_a_burst_warns_once_then_drops_until_the_window_moves_on():
+    now = [0.0]
+    limiter = RateLimiter(3, window=60, clock=lambda: now[0])
+    assert [limiter.check("a") for _ in range(5)] == [Verdict.ALLOW] * 3 + [Verdict.WARN, Verdict.DROP]
+    assert limiter.check("b") is Verdict.ALLOW  # per sender
+    now[0] = 61.0
+    assert limiter.check("a") is Verdict.ALLOW
+    assert [limiter.check("a") for _ in range(3)] == [Verdict.ALLOW, Verdict.ALLOW, Verdict.WARN]
+
+
+def test_the_rate_limiter_forgets_idle_senders():
+    now = [0.0]
+    limiter = RateLimiter(1, window=10, clock=lambda: now[0])
+    for number in range(2000):
+        limiter.check(f"sender-{number}")
+    now[0] = 100.0
+    limiter.check("late")
+    assert len(limiter._seen) == 1
+
+
+def test_recent_ids_remember_a_bounded_number():
+    recent = RecentIds(size=2)
+    assert [recent.seen(x) for x in ("a", "a", "b", "c", "a")] == [False, True, False, False, False]
+
+
+def test_the_state_keeps_opt_outs_options_and_waiting_attachments_across_restarts(tmp_path):
+    path = tmp_path / "channels.db"
+
+    async def first() -> None:
+        state = ChannelState(path)
+        await state.opt_out("sms:+1")
+        await state.offer_options("sms:+1", YES_NO)
+        await state.keep_attachments("sms:+1", [{"url": "u1", "content_type": "image/jpeg"}])
+        await state.keep_attachments("sms:+1", [{"url": "u2", "content_type": "image/jpeg"}])
+
+    async def second() -> None:
+        state = ChannelState(path)
+        assert await state.is_opted_out("sms:+1") and not await state.is_opted_out("sms:+2")
+        assert await state.offered_options("sms:+1") == YES_NO
+        assert [a["url"] for a in await state.take_attachments("sms:+1")] == ["u1", "u2"]
+        assert await state.take_attachments("sms:+1") == []
+        await state.opt_in("sms:+1")
+        await state.offer_options("sms:+1", [])
+        assert not await state.is_opted_out("sms:+1") and await state.offered_options("sms:+1") == []
+
+    asyncio.run(first())
+    asyncio.run(second())
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
