@@ -22,7 +22,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import insert, select, text
@@ -47,8 +47,8 @@ from backend.database.types import utcnow  # noqa: E402
 from backend.main import create_app  # noqa: E402
 from backend.staff import users  # noqa: E402
 from backend.staff.case_views import parse_list_query  # noqa: E402
-from backend.staff.web import Staff  # noqa: E402
 from backend.staff.permissions import Role  # noqa: E402
+from backend.staff.web import Staff  # noqa: E402
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

@@ -14,7 +14,10 @@ _PATTERNS = (
     # North American numbers with or without the country code, separators and brackets; and bare 7-digit numbers.
     ("[phone]", re.compile(r"(?<!\w)(?:\+?1[\s.-]?)?(?:\(\d{3}\)|\d{3})[\s.-]?\d{3}[\s.-]?\d{4}(?!\w)")),
     ("[phone]", re.compile(r"(?<!\w)\d{3}[\s.-]\d{4}(?!\w)")),
-    ("[postal code]", re.compile(r"\b[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z][ -]?\d[ABCEGHJ-NPRSTV-Z]\d\b", re.IGNORECASE)),
+    (
+        "[postal code]",
+        re.compile(r"\b[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z][ -]?\d[ABCEGHJ-NPRSTV-Z]\d\b", re.IGNORECASE),
+    ),
     # A house number and a street name: "45 Elm Street", "1200 Bay St. W", "12B Queen's Park Cres"
     (
         "[address]",

@@ -297,7 +297,10 @@ def _conditions(filters: CaseFilters, *, now: datetime, soon: datetime) -> list[
         conditions.append(Case.created_at < filters.received_before)
     if filters.text:
         pattern = "%" + _LIKE_SPECIALS.sub(lambda match: "\\" + match.group(0), filters.text) + "%"
-        matches = [Case.description.ilike(pattern, escape="\\"), Case.location.ilike(pattern, escape="\\")]
+        matches: list[ColumnElement[bool]] = [
+            Case.description.ilike(pattern, escape="\\"),
+            Case.location.ilike(pattern, escape="\\"),
+        ]
         reference = references.normalize(filters.text)
         if reference is not None:
             matches.append(Case.reference == reference)
@@ -490,7 +493,8 @@ def _deadlines(levels: ServiceLevels, case: Case, *, kind: CaseKind, division: s
     """Return the deadline fields of `case` as they would be with `kind` and `division`."""
     acknowledge_due = levels.due(Limit.ACKNOWLEDGE, kind=kind, division=division, start=case.created_at)
     limit = Limit.RESPOND_STAGE_2 if case.stage >= 2 else Limit.RESPOND_STAGE_1
-    respond_due = levels.due(limit, kind=kind, division=division, start=case.respond_clock_started_at or case.created_at)
+    clock = case.respond_clock_started_at or case.created_at
+    respond_due = levels.due(limit, kind=kind, division=division, start=clock)
     if case.status not in OPEN_STATUSES:
         due = None
     elif case.acknowledged_at is None and case.stage == 1:

@@ -59,7 +59,9 @@ def _rasa_request(settings: Settings, method: str, path: str, body: dict[str, An
     except urllib.error.HTTPError as exc:
         logger.error("The assistant refused a staff call to %s: HTTP %s", path.split("/")[1], exc.code)
         if exc.code in (401, 403):
-            raise ReplyError("The assistant refused the reply: its API token does not match INTAKE_RASA_TOKEN.") from None
+            raise ReplyError(
+                "The assistant refused the reply: its API token does not match INTAKE_RASA_TOKEN."
+            ) from None
         raise ReplyError(f"The assistant could not take the reply (HTTP {exc.code}). Try again later.") from None
     except (urllib.error.URLError, TimeoutError, ConnectionError, ValueError) as exc:
         logger.error("The assistant did not answer a staff call: %s", type(exc).__name__)

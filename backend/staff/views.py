@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -70,7 +71,9 @@ def home() -> RedirectResponse:
     return RedirectResponse(PREFIX + "/cases", status_code=303)
 
 
-def _sign_in_page(request: Request, *, next_: str, error: str | None, email: str = "", status_code: int = 200) -> Response:
+def _sign_in_page(
+    request: Request, *, next_: str, error: str | None, email: str = "", status_code: int = 200
+) -> Response:
     token = secrets.token_urlsafe(32)
     done = DONE_MESSAGES.get(request.query_params.get("done", ""))
     response = render(
@@ -173,7 +176,7 @@ ManageUsers = Annotated[Staff, Depends(require(Permission.MANAGE_USERS))]
 
 
 def _users_page(request: Request, session: Session, staff: Staff, *, error: str | None = None,
-                values: dict[str, object] | None = None, status_code: int = 200) -> Response:
+                values: Mapping[str, object] | None = None, status_code: int = 200) -> Response:
     return render(
         request,
         "staff/users.html",

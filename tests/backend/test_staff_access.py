@@ -168,31 +168,6 @@ def test_a_switched_off_account_is_signed_out(app: FastAPI, engine: Engine) -> N
     assert client.get("/staff/cases", follow_redirects=False).status_code == 303
 
 
-STAFF_FORMS = [
-    "/staff/sign-out", "/staff/password", "/staff/users", "/staff/users/1", "/staff/users/1/password",
-    *[f"/staff/cases/{{reference}}/{action}" for action in (
-        "acknowledge", "assign", "reassign", "reclassify", "note", "contact", "action", "escalate", "resolve",
-        "close", "reopen", "reply", "forward",
-    )],
-]
-
-
-def test_every_staff_form_without_its_csrf_token_is_refused(app: FastAPI, engine: Engine) -> None:
-    client, _ = signed_in(app, Role.ADMIN)
-    reference = new_case(client, kind="compliment")
-    data = {"text": "hello", "reason": "because", "summary": "done", "password": "another long password",
-            "display_name": "X", "role": "agent", "email": "x@city.example", "team": "Crew"}
-    before = len(audit_entries(engine))
-    for path in STAFF_FORMS:
-        for token in (None, "", "forged-token"):
-            sent = {**data, "csrf_token": token} if token is not None else data
-            response = client.post(path.format(reference=reference), data=sent, follow_redirects=False)
-            assert response.status_code == 403, (path, token)
-            assert "nothing was changed" in response.text
-    assert len(audit_entries(engine)) == before
-    assert client.get("/staff/cases").status_code == 200  # still signed in: the forms were refused, not the session
-
-
 def test_another_sessions_token_is_refused(app: FastAPI) -> None:
     first, _ = signed_in(app, Role.ADMIN, email="one@city.example")
     second, _ = signed_in(app, Role.ADMIN, email="two@city.example")
@@ -200,26 +175,6 @@ def test_another_sessions_token_is_refused(app: FastAPI) -> None:
     response = second.post(f"/staff/cases/{reference}/note", follow_redirects=False,
                            data={"text": "x", "csrf_token": csrf_of(first.get("/staff/cases").text)})
     assert response.status_code == 403
-
-
-@both_databases
-def test_a_division_reviewer_sees_only_their_divisions(app: FastAPI) -> None:
-    client, _ = signed_in(app, Role.DIVISION_REVIEWER, divisions=["SWMS"])
-    ours = new_case(client, division="SWMS")
-    theirs = new_case(client, division="TW")
-    nobodys = new_case(client)
-    assert client.get(f"/staff/cases/{ours}").status_code == 200
-    for reference in (theirs, nobodys):
-        response = client.get(f"/staff/cases/{reference}")
-        assert response.status_code == 403
-        assert "division you do not review" in response.text
-        assert post_form(client, f"/staff/cases/{reference}/note", {"text": "x"}, page="/staff/cases")\
-            .status_code == 403
-    listed = client.get("/staff/cases").text
-    assert ours in listed and theirs not in listed and nobodys not in listed
-    # Asking for another division by filter shows nothing of it either.
-    assert theirs not in client.get("/staff/cases?division=TW").text
-    assert client.get("/staff/analytics?division=TW").status_code == 422
 
 
 @pytest.mark.parametrize(

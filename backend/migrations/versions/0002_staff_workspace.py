@@ -136,7 +136,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["actor_id"], ["staff_users.id"], name=op.f("fk_audit_log_actor_id_staff_users"), ondelete="SET NULL"
         ),
-        sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_audit_log_case_id_cases"), ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["cases.id"], name=op.f("fk_audit_log_case_id_cases"), ondelete="SET NULL"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
     with op.batch_alter_table("audit_log") as batch_op:
