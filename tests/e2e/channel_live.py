@@ -21,6 +21,7 @@ TEST_ARTEFACTS = ROOT / "var" / "test-artefacts"
 
 # What the resident says to each kind of question, found by words in the question (first match wins).
 ANSWERS: List[Tuple[Tuple[str, ...], str, str]] = [
+    (("reply with a number",), "menu", "1"),
     (("reference number of your first report",), "linked_reference", "no"),
     (("call you back",), "callback", "no"),
     (("who would you like to thank",), "person", "the road crew"),
@@ -70,14 +71,13 @@ class StandIns:
 
 
 def last_question(replies: List[str]) -> str:
-    """Return the last question the assistant asked in these replies (or the last reply when none)."""
-    text = "\n".join(replies)
-    questions = re.findall(r"[^.!?\n]*\?", text)
-    return (questions[-1] if questions else (replies[-1] if replies else "")).strip().lower()
+    """Return the assistant's last message (its last line: a text message joins several), in lower case."""
+    lines = [line for reply in replies for line in reply.splitlines() if line.strip()]
+    return lines[-1].strip().lower() if lines else ""
 
 
 def answer_to(question: str, facts: Dict[str, str]) -> Tuple[str, str]:
-    """Return (topic, answer) for a question: the resident's facts first, then everyday answers."""
+    """Return (topic, answer) for the assistant's last message: the resident's facts first, then everyday answers."""
     for words, topic, answer in ANSWERS:
         if any(word in question for word in words):
             return topic, facts.get(topic, answer)
