@@ -63,10 +63,6 @@ class StandInServer:
                 self.lock.wait(left)
             return True
 
-    def notify(self) -> None:
-        with self.lock:
-            self.lock.notify_all()
-
     def __enter__(self) -> "StandInServer":
         self._thread.start()
         return self
