@@ -1,60 +1,482 @@
-"""Validation of the three report forms: one shared base, one subclass per kind."""
+"""Validation of the two forms: `report_form` (every kind of report, and call backs) and `status_form`.
+
+Each `validate_<slot>` reads one answer. An answer the assistant cannot use gets a plain reason and the question
+again; the third failed answer in a row offers a person instead of looping.
+"""
 
 from __future__ import annotations
 
 import abc
-from typing import Any, Dict, Text
+import logging
+import re
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
+from actions import backend_client, catalog, complaint_category, repeat_report
+from actions.answers import (
+    email_address,
+    is_unknown,
+    last_digits,
+    named_choice,
+    numbered_choice,
+    phone_number,
+    reference_in,
+    yes_or_no,
+)
+from actions.flow import ANONYMOUS, CHANNEL, COMPLAINT, EMAIL, KINDS, PHONE, pending_attributes, report_questions
 from actions.report_text import MAX_DESCRIPTION_CHARS, MAX_LOCATION_CHARS, has_words
+from actions.summary import change_target
+
+logger = logging.getLogger(__name__)
+
+MAX_FAILED_ANSWERS = 3
+MAX_SHORT_ANSWER_CHARS = 500
+_CONTACT_WORDS = (
+    (PHONE, ("phone", "call", "call me", "cell", "mobile", "telephone", "by phone", "phone call")),
+    (EMAIL, ("email", "e-mail", "mail", "by email")),
+    (CHANNEL, ("here", "this chat", "chat", "in this chat", "this way", "text", "text me", "message", "telegram",
+               "reply here", "same way")),
+    (ANONYMOUS, ("none", "anonymous", "no reply", "no contact", "nothing", "don't contact", "dont contact",
+                 "do not contact", "no thanks", "not needed", "stay anonymous")),
+)
+def _intent(tracker: Tracker) -> Optional[str]:
+    return (tracker.latest_message.get("intent") or {}).get("name")
 
 
-class ValidateReportForm(FormValidationAction, abc.ABC):
-    """Check the answers every report form shares: what it is about, and where."""
+def _text(value: Any) -> str:
+    return " ".join(str(value or "").split())
+
+
+class ValidateIntakeForm(FormValidationAction, abc.ABC):
+    """What both forms share: counting failed answers, and offering a person after the third."""
 
     @abc.abstractmethod
     def name(self) -> Text:
-        """Return the action name; each kind's form has its own."""
+        """Return the action name; each form has its own."""
 
-    def validate_description(
+    def failed(
+        self, slot: str, response: str, dispatcher: CollectingDispatcher, tracker: Tracker, **kwargs: Any
+    ) -> Dict[Text, Any]:
+        """Say why the answer did not work and leave the slot empty; after three in a row, offer a person."""
+        count = int(tracker.get_slot("failed_answers") or 0) + 1
+        if count >= MAX_FAILED_ANSWERS:
+            return self.give_up(slot, dispatcher, tracker)
+        dispatcher.utter_message(response=response, **kwargs)
+        return {slot: None, "failed_answers": count}
+
+    @abc.abstractmethod
+    def give_up(self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
+        """Stop asking the same question after the third failed answer."""
+
+    @staticmethod
+    def accepted(values: Dict[Text, Any]) -> Dict[Text, Any]:
+        """Return the slots to set for a good answer, clearing the count of failed ones."""
+        return {**values, "failed_answers": 0}
+
+    def text_answer(
+        self, slot: str, value: Any, max_chars: int, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Dict[Text, Any]:
+        """Accept an answer with some words in it, up to `max_chars`; otherwise say why, plainly."""
+        text = _text(value)
+        if not has_words(text):
+            return self.failed(slot, "utter_too_short", dispatcher, tracker)
+        if len(text) > max_chars:
+            return self.failed(slot, "utter_too_long", dispatcher, tracker)
+        return self.accepted({slot: text})
+
+
+class ValidateReportForm(ValidateIntakeForm):
+    """Check each answer of a complaint, compliment or service request, and of a call back request."""
+
+    def name(self) -> Text:
+        return "validate_report_form"
+
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
+        """Return the questions this report needs, in order (see actions.flow)."""
+        return report_questions(tracker.slots, await catalog.load())
+
+    def give_up(self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
+        if slot == "callback_wanted":
+            # Not even yes or no to a call back: stop offering and carry on, or end if there is nothing to do.
+            dispatcher.utter_message(response="utter_call_311")
+            return {slot: False, "failed_answers": 0}
+        dispatcher.utter_message(response="utter_offer_person_after_failures")
+        return {slot: None, "failed_answers": 0, "callback_offered": True, "callback_wanted": None}
+
+    # What, where, when, who ------------------------------------------------------------------------------
+
+    async def validate_description(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        """Accept a description with some words in it, up to the backend's limit."""
-        return _text_answer("description", value, MAX_DESCRIPTION_CHARS, dispatcher)
+        """Accept the story; guess the service it is about and notice a repeat report."""
+        result = self.text_answer("description", value, MAX_DESCRIPTION_CHARS, dispatcher, tracker)
+        text = result.get("description")
+        if not text:
+            return result
+        if not tracker.get_slot("service_code"):
+            service = (await catalog.load()).guess_service(text)
+            if service is not None:
+                result["service_code"] = service.code
+        if tracker.get_slot("kind") in KINDS and tracker.get_slot("repeat_report") is None:
+            if repeat_report.is_repeat(text):
+                result["repeat_report"] = True
+        return result
 
     def validate_location(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         """Accept any place description with a few characters in it."""
-        return _text_answer("location", value, MAX_LOCATION_CHARS, dispatcher)
+        return self.text_answer("location", value, MAX_LOCATION_CHARS, dispatcher, tracker)
+
+    def validate_when(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Accept the resident's own words for when it happened; "not sure" is an answer too."""
+        if is_unknown(_text(value)):
+            return self.accepted({"when": "not sure"})
+        return self.text_answer("when", value, MAX_SHORT_ANSWER_CHARS, dispatcher, tracker)
+
+    def validate_person(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Accept a name or a team; "I don't know their name" is an answer too."""
+        if is_unknown(_text(value)):
+            return self.accepted({"person": "name not known"})
+        return self.text_answer("person", value, MAX_SHORT_ANSWER_CHARS, dispatcher, tracker)
+
+    def validate_outcome(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Accept what the resident would like the City to do."""
+        if is_unknown(_text(value)):
+            return self.accepted({"outcome": "not sure"})
+        return self.text_answer("outcome", value, MAX_DESCRIPTION_CHARS, dispatcher, tracker)
+
+    # Offered choices: division and complaint category ----------------------------------------------------
+
+    async def validate_division(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Accept the offered division on a yes, another one by number or name, or "not sure"."""
+        known = await catalog.load()
+        text = _text(value)
+        if tracker.get_slot("requested_slot") != "division":
+            # Named in passing ("Toronto Water never called me back"): keep it, as a catalog code when it is one.
+            division = known.division(text)
+            return {"division": division.code if division else text} if text else {"division": None}
+        chosen = known.chosen_division(text)
+        guess = tracker.get_slot("division_guess")
+        if guess:
+            answer = yes_or_no(text, _intent(tracker))
+            if chosen and chosen != guess and answer is not True:
+                return self.accepted({"division": chosen})
+            if answer is True:
+                return self.accepted({"division": guess})
+            if answer is False:
+                return {"division": None, "division_guess": ""}  # show the list next
+            return self.failed("division", "utter_yes_or_no", dispatcher, tracker)
+        if chosen:
+            return self.accepted({"division": chosen})
+        if not known.divisions and has_words(text):
+            return self.accepted({"division": text[:200]})  # no catalog to choose from: keep their words
+        return self.failed("division", "utter_choose_from_list", dispatcher, tracker)
+
+    def validate_complaint_category(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Accept the offered category on a yes, or another one by number or name."""
+        text = _text(value)
+        chosen = complaint_category.chosen(text)
+        guess = tracker.get_slot("category_guess")
+        if guess:
+            answer = yes_or_no(text, _intent(tracker))
+            if chosen and chosen != guess and answer is not True:
+                return self.accepted({"complaint_category": chosen})
+            if answer is True:
+                return self.accepted({"complaint_category": guess})
+            if answer is False:
+                return {"complaint_category": None, "category_guess": ""}
+            return self.failed("complaint_category", "utter_yes_or_no", dispatcher, tracker)
+        if chosen:
+            return self.accepted({"complaint_category": chosen})
+        if is_unknown(text):
+            return self.accepted({"complaint_category": "other"})
+        return self.failed("complaint_category", "utter_choose_from_list", dispatcher, tracker)
+
+    # A repeat report ---------------------------------------------------------------------------------------
+
+    def validate_switch_to_complaint(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """On a yes, make the report a complaint about the earlier one; on a no, keep it a service request."""
+        answer = yes_or_no(_text(value), _intent(tracker))
+        if answer is None:
+            return self.failed("switch_to_complaint", "utter_yes_or_no", dispatcher, tracker)
+        if answer:
+            return self.accepted({"switch_to_complaint": True, "kind": COMPLAINT})
+        return self.accepted({"switch_to_complaint": False})
+
+    def validate_linked_reference(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Accept the earlier report's reference number, or "I don't have it" (kept as an empty answer)."""
+        text = _text(value)
+        reference = reference_in(text)
+        if reference:
+            return self.accepted({"linked_reference": reference})
+        if tracker.get_slot("requested_slot") != "linked_reference":
+            return {"linked_reference": None}
+        if is_unknown(text) or yes_or_no(text, _intent(tracker)) is False:
+            return self.accepted({"linked_reference": ""})
+        return self.failed("linked_reference", "utter_reference_shape", dispatcher, tracker)
+
+    # The catalog's extra questions for a service -----------------------------------------------------------
+
+    async def validate_service_extra(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Record the answer to the service's next extra question; the slot empties again for the one after."""
+        pending = pending_attributes(tracker.slots, await catalog.load())
+        if not pending:
+            return {"service_extra": None}
+        attribute = pending[0]
+        text = _text(value)
+        answer: Any
+        if not attribute.required and is_unknown(text):
+            answer = ""  # "skip" or "I don't know" to a question the service can do without
+        elif attribute.is_list:
+            answer = _list_answer(attribute, text)
+        else:
+            answer = text[:MAX_SHORT_ANSWER_CHARS] if has_words(text) else None
+        if answer is None or (answer == "" and attribute.required):
+            return self.failed("service_extra", "utter_extra_not_understood", dispatcher, tracker)
+        answers = dict(tracker.get_slot("service_attributes") or {})
+        answers[attribute.code] = answer
+        return self.accepted({"service_attributes": answers, "service_extra": None})
+
+    # Hearing back, contact and consent ---------------------------------------------------------------------
+
+    def validate_hear_back(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Read whether the resident would like to hear back about a compliment."""
+        answer = yes_or_no(_text(value), _intent(tracker))
+        if answer is None:
+            return self.failed("hear_back", "utter_yes_or_no", dispatcher, tracker)
+        return self.accepted({"hear_back": answer})
+
+    def validate_contact_method(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Read phone, email, this chat or none; a number or an address in the answer is taken as the choice."""
+        text = _text(value)
+        phone = phone_number(text)
+        if phone:
+            return self.accepted({"contact_method": PHONE, "contact_phone": phone})
+        email = email_address(text)
+        if email:
+            return self.accepted({"contact_method": EMAIL, "contact_email": email})
+        methods = [method for method, _ in _CONTACT_WORDS]
+        index = named_choice(text, [words for _, words in _CONTACT_WORDS])
+        method = methods[index] if index is not None else None
+        if method is None and yes_or_no(text, _intent(tracker)) is False:
+            method = ANONYMOUS
+        if method is None:
+            return self.failed("contact_method", "utter_contact_method_not_understood", dispatcher, tracker)
+        if method == ANONYMOUS:
+            dispatcher.utter_message(response="utter_anonymous_note")
+            return self.accepted({"contact_method": ANONYMOUS, "contact_phone": None, "contact_email": None})
+        return self.accepted({"contact_method": method})
+
+    def validate_contact_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Accept a 10-digit phone number; an email address or "none" instead changes the choice."""
+        text = _text(value)
+        phone = phone_number(text)
+        if phone:
+            return self.accepted({"contact_phone": phone})
+        if tracker.get_slot("requested_slot") != "contact_phone":
+            return {"contact_phone": None}  # a number-like thing in another answer: not a contact detail
+        email = email_address(text)
+        if email and not tracker.get_slot("callback_wanted"):
+            return self.accepted({"contact_method": EMAIL, "contact_email": email, "contact_phone": None})
+        if self._declines(text, tracker):
+            return self._decline_contact(dispatcher, tracker)
+        return self.failed("contact_phone", "utter_phone_not_understood", dispatcher, tracker)
+
+    def validate_contact_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Accept one email address; a phone number or "none" instead changes the choice."""
+        text = _text(value)
+        email = email_address(text)
+        if email:
+            return self.accepted({"contact_email": email})
+        if tracker.get_slot("requested_slot") != "contact_email":
+            return {"contact_email": None}
+        phone = phone_number(text)
+        if phone:
+            return self.accepted({"contact_method": PHONE, "contact_phone": phone, "contact_email": None})
+        if self._declines(text, tracker):
+            return self._decline_contact(dispatcher, tracker)
+        return self.failed("contact_email", "utter_email_not_understood", dispatcher, tracker)
+
+    @staticmethod
+    def _declines(text: str, tracker: Tracker) -> bool:
+        words = dict(_CONTACT_WORDS)[ANONYMOUS]
+        return named_choice(text, [words]) is not None or yes_or_no(text, _intent(tracker)) is False
+
+    def _decline_contact(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
+        if tracker.get_slot("callback_wanted"):
+            # No number for the call back: there is nothing to call.
+            dispatcher.utter_message(response="utter_call_311")
+            return self.accepted({"callback_wanted": False, "contact_phone": None})
+        dispatcher.utter_message(response="utter_anonymous_note")
+        return self.accepted({"contact_method": ANONYMOUS, "contact_phone": None, "contact_email": None})
+
+    def validate_consent(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Read consent to contact; without it the report is anonymous and the details are dropped."""
+        answer = yes_or_no(_text(value), _intent(tracker))
+        if answer is None:
+            return self.failed("consent", "utter_yes_or_no", dispatcher, tracker)
+        if answer:
+            return self.accepted({"consent": True})
+        dispatcher.utter_message(response="utter_consent_declined")
+        return self.accepted(
+            {"consent": False, "contact_method": ANONYMOUS, "contact_phone": None, "contact_email": None}
+        )
+
+    # Summary, changes, and the call back -------------------------------------------------------------------
+
+    def validate_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Send on a yes; on "change the address" empty just that part so it is asked again; on a no, ask what."""
+        text = _text(value)
+        field = change_target(text, tracker.get_slot("kind"))
+        if field is not None:
+            just_given = tracker.slots_to_validate()
+            result: Dict[Text, Any] = {"confirmed": None, "change_requested": False, "failed_answers": 0}
+            if any(slot in just_given and just_given[slot] for slot in field.slots):
+                # "Change the address to 12 Elm St": the new value came with the request.
+                dispatcher.utter_message(response="utter_changed", field=field.name)
+                return result
+            result.update({slot: None for slot in field.slots})
+            result.update({slot: "" for slot in field.rejected_guesses})
+            dispatcher.utter_message(response="utter_change_field", field=field.name)
+            return result
+        answer = yes_or_no(text, _intent(tracker))
+        if answer is True:
+            return self.accepted({"confirmed": True, "change_requested": False})
+        if answer is False:
+            return {"confirmed": None, "change_requested": True, "failed_answers": 0}
+        return self.failed("confirmed", "utter_confirm_not_understood", dispatcher, tracker)
+
+    def validate_callback_wanted(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Read whether the resident wants a call back; on a no, carry on with the report if there is one."""
+        text = _text(value)
+        answer = yes_or_no(text, _intent(tracker))
+        if answer is None and phone_number(text):
+            answer = True  # "call me at 416 555 0123"
+        if answer is None:
+            return self.failed("callback_wanted", "utter_yes_or_no", dispatcher, tracker)
+        if answer:
+            return self.accepted({"callback_wanted": True})
+        if tracker.get_slot("kind") in KINDS:
+            dispatcher.utter_message(response="utter_carry_on")
+        else:
+            dispatcher.utter_message(response="utter_call_311")
+        return self.accepted({"callback_wanted": False})
 
 
-def _text_answer(slot: str, value: Any, max_chars: int, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
-    """Return the slot set to the stripped answer, or unset with a plain reason when it is empty or too long."""
-    text = str(value or "").strip()
-    if not has_words(text):
-        dispatcher.utter_message(response="utter_too_short")
-        return {slot: None}
-    if len(text) > max_chars:
-        dispatcher.utter_message(response="utter_too_long")
-        return {slot: None}
-    return {slot: text}
+def _list_answer(attribute: Any, text: str) -> Any:
+    """Return the key (or, for a multi-choice question, the keys) the resident picked, or None."""
+    names = [(key, name, key.replace("_", " ")) for key, name in attribute.values]
+    if attribute.datatype == "multivaluelist":
+        picked = [key for key, *words in names if named_choice(text, [words]) is not None]
+        numbers = [int(n) - 1 for n in re.findall(r"\b\d\b", text)]
+        picked += [attribute.values[n][0] for n in numbers if 0 <= n < len(attribute.values)]
+        unique = list(dict.fromkeys(picked))
+        return unique or None
+    index = numbered_choice(text, len(names))
+    if index is None:
+        index = named_choice(text, [words for _, *words in names])
+    if index is None:
+        answer = yes_or_no(text)
+        keys = [key for key, _ in attribute.values]
+        if answer is not None and {"yes", "no"} <= set(keys):
+            return "yes" if answer else "no"
+        return None
+    return names[index][0]
 
 
-class ValidateComplaintForm(ValidateReportForm):
+class ValidateStatusForm(ValidateIntakeForm):
+    """Find the resident's own case by its reference number; never anyone else's."""
+
     def name(self) -> Text:
-        return "validate_complaint_form"
+        return "validate_status_form"
 
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
+        """Ask for the reference; ask for the phone check only when the case is not this conversation's."""
+        if tracker.get_slot("status_result") is not None:
+            return []
+        slots = ["status_reference"]
+        if tracker.get_slot("status_check_needed"):
+            slots.append("status_phone_digits")
+        return slots
 
-class ValidateComplimentForm(ValidateReportForm):
-    def name(self) -> Text:
-        return "validate_compliment_form"
+    def give_up(self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
+        dispatcher.utter_message(response="utter_status_call_311")
+        return {slot: None, "failed_answers": 0, "status_result": {"state": "gave_up"}}
 
+    async def validate_status_reference(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Look the case up for this conversation; a mistyped number gets a helpful answer, not a search."""
+        text = _text(value)
+        reference = reference_in(text)
+        if reference is None:
+            return self.failed("status_reference", "utter_reference_shape", dispatcher, tracker)
+        try:
+            found = await backend_client.case_status(reference, sender_id=tracker.sender_id)
+        except backend_client.InvalidReference:
+            return self.failed("status_reference", "utter_reference_mistyped", dispatcher, tracker,
+                               status_reference=reference)
+        except backend_client.BackendUnavailable as error:
+            logger.warning("status look-up failed: %s", error)
+            return self.accepted({"status_reference": reference, "status_result": {"state": "unavailable"}})
+        if found is not None:
+            return self.accepted({"status_reference": reference, "status_result": found})
+        return self.accepted({"status_reference": reference, "status_check_needed": True})
 
-class ValidateServiceRequestForm(ValidateReportForm):
-    def name(self) -> Text:
-        return "validate_service_request_form"
+    async def validate_status_phone_digits(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Check the last 4 digits of the phone number given with the case; one try per look-up."""
+        text = _text(value)
+        digits = last_digits(text)
+        if digits is None:
+            if is_unknown(text) or yes_or_no(text, _intent(tracker)) is False:
+                return self.accepted({"status_phone_digits": "none", "status_result": {"state": "not_found"}})
+            return self.failed("status_phone_digits", "utter_digits_not_understood", dispatcher, tracker)
+        reference = tracker.get_slot("status_reference")
+        try:
+            found = await backend_client.case_status(reference, sender_id=tracker.sender_id, phone_last4=digits)
+        except (backend_client.InvalidReference, backend_client.BackendUnavailable) as error:
+            logger.warning("status look-up failed: %s", type(error).__name__)
+            found = {"state": "unavailable"}
+        # The digits themselves are not kept in the conversation's slots.
+        return self.accepted({"status_phone_digits": "given", "status_result": found or {"state": "not_found"}})

@@ -1,27 +1,36 @@
-"""Start a report from the resident's first message, and submit it to the backend as a case."""
+"""Start a report from the resident's first message, and submit it to the backend as a case, exactly once."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Any, Dict, List, Optional, Text
+import uuid
+from typing import Any, Dict, List, Mapping, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import backend_client
+from actions import backend_client, catalog, outbox
+from actions.answers import email_address, format_phone, phone_number, reference_in
+from actions.catalog import UNSURE, Catalog
+from actions.flow import ANONYMOUS, COMPLAINT, COMPLIMENT, KINDS, REPORT_SLOTS, SERVICE_REQUEST, contact_method
 from actions.report_text import MAX_DESCRIPTION_CHARS, is_descriptive
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("complaint", "compliment", "service_request")
-REPORT_SLOTS = ("kind", "description", "location", "division", "case_reference")
+CALLBACK_SERVICE = "311-GENERAL"
+CALLBACK_DESCRIPTION = "The resident asked for a call back from 311."
+
+
+def cleared_report() -> List[EventType]:
+    """Return the events that forget the report under way (and which question was asked)."""
+    return [SlotSet(slot, None) for slot in REPORT_SLOTS] + [SlotSet("requested_slot", None)]
 
 
 class ActionStartReport(Action):
-    """Begin a fresh report of the kind the resident's message shows, keeping what it already says."""
+    """Begin a fresh report of the kind the resident's message shows, keeping everything it already says."""
 
     def name(self) -> Text:
         return "action_start_report"
@@ -32,42 +41,120 @@ class ActionStartReport(Action):
         message = tracker.latest_message or {}
         kind = (message.get("intent") or {}).get("name")
         text = (message.get("text") or "").strip()
-        events: List[EventType] = [SlotSet(slot, None) for slot in REPORT_SLOTS]
-        events.append(SlotSet("kind", kind if kind in KINDS else None))
+        events = cleared_report()
+        events += [SlotSet("kind", kind if kind in KINDS else None), SlotSet("report_id", uuid.uuid4().hex)]
         if is_descriptive(text):
             events.append(SlotSet("description", text[:MAX_DESCRIPTION_CHARS]))
-        # Entities in the first message (a place, a division) are kept, not asked for again.
-        for slot, entity in (("location", "location"), ("division", "division")):
+        # What the first message already says is kept, never asked again.
+        entity_slots = {"location": "location", "division": "division", "date_time": "when"}
+        if kind == COMPLIMENT:
+            entity_slots["person"] = "person"
+        for entity, slot in entity_slots.items():
             value = next(tracker.get_latest_entity_values(entity), None)
             if value:
                 events.append(SlotSet(slot, value))
+        phone = phone_number(next(tracker.get_latest_entity_values("phone"), "") or "")
+        if phone:
+            events.append(SlotSet("contact_phone", phone))
+        email = email_address(next(tracker.get_latest_entity_values("email"), "") or "")
+        if email:
+            events.append(SlotSet("contact_email", email))
+        reference = reference_in(next(tracker.get_latest_entity_values("reference"), "") or "") or reference_in(text)
+        if reference:
+            events.append(SlotSet("linked_reference", reference))
         return events
 
 
-def _idempotency_key(tracker: Tracker, kind: str) -> str:
-    """Return a key that is the same for every retry of this submission, and different for the next report."""
-    last_user = next((e for e in reversed(tracker.events) if e.get("event") == "user"), {})
-    seed = f"{tracker.sender_id}|{last_user.get('timestamp')}|{kind}"
-    return hashlib.sha256(seed.encode("utf-8")).hexdigest()[:40]
+def idempotency_key(tracker: Tracker) -> str:
+    """Return a key that is the same for every retry of this report, and different for the next report."""
+    report_id = tracker.get_slot("report_id")
+    if not report_id:
+        # A report begun before report ids existed: fall back to the turn that confirmed it.
+        last_user = next((e for e in reversed(tracker.events) if e.get("event") == "user"), {})
+        report_id = f"{last_user.get('timestamp')}|{tracker.get_slot('kind')}"
+    return hashlib.sha256(f"{tracker.sender_id}|{report_id}".encode("utf-8")).hexdigest()[:40]
 
 
-def build_case(tracker: Tracker) -> Optional[Dict[str, Any]]:
-    """Return the case to submit from the tracker's slots, or None when the report is incomplete."""
-    kind = tracker.get_slot("kind")
-    description = tracker.get_slot("description")
-    if kind not in KINDS or not description:
+def _routing(slots: Mapping[str, Any], known: Catalog) -> Dict[str, Any]:
+    """Return the division and service code to send, checked against the catalog, and any team named outside it."""
+    routing: Dict[str, Any] = {}
+    named = slots.get("division")
+    division = known.division(named)
+    service = known.service(slots.get("service_code"))
+    if division is not None:
+        routing["division"] = division.code
+    elif named and named != UNSURE:
+        routing["division_named"] = named
+    if service is not None and (division is None or service.division == division.code):
+        routing["service_code"] = service.code
+        routing["division"] = service.division
+    return routing
+
+
+def build_case(tracker: Tracker, known: Catalog) -> Optional[Dict[str, Any]]:
+    """Return the case to submit from the tracker's slots, or None when there is nothing to submit."""
+    slots = tracker.slots
+    kind = slots.get("kind")
+    callback = bool(slots.get("callback_offered") and slots.get("callback_wanted"))
+    if callback:
+        kind = kind if kind in KINDS else SERVICE_REQUEST
+    elif kind not in KINDS or not slots.get("description"):
         return None
-    return {
+    details: Dict[str, Any] = {}
+    routing = _routing(slots, known)
+    if "division_named" in routing:
+        details["division_named"] = routing.pop("division_named")
+    general = known.service(CALLBACK_SERVICE)
+    if callback and "division" not in routing and general is not None:
+        routing.update(service_code=general.code, division=general.division)
+    answers = {
+        "when": slots.get("when"),
+        "complaint_category": slots.get("complaint_category") if kind == COMPLAINT else None,
+        "outcome_wanted": slots.get("outcome") if kind == COMPLAINT else None,
+        "linked_reference": slots.get("linked_reference") if kind == COMPLAINT else None,
+        "staff_named": slots.get("person") if kind == COMPLIMENT else None,
+        "service_attributes": slots.get("service_attributes") or None,
+    }
+    details.update({key: value for key, value in answers.items() if value})
+    if kind == COMPLIMENT and slots.get("hear_back") is not None:
+        details["hear_back"] = bool(slots.get("hear_back"))
+    details.update(_contact_details(slots, callback, kind))
+    case: Dict[str, Any] = {
         "kind": kind,
-        "description": description,
-        "location": tracker.get_slot("location"),
+        "description": slots.get("description") or CALLBACK_DESCRIPTION,
+        "location": slots.get("location"),
         "channel": tracker.get_latest_input_channel() or "unknown",
         "sender_id": tracker.sender_id,
+        **routing,
+        "details": details,
     }
+    return case
+
+
+def _contact_details(slots: Mapping[str, Any], callback: bool, kind: str) -> Dict[str, Any]:
+    """Return how to reach the resident, only as far as they agreed to it (`contact`, shaped as Open311's)."""
+    if callback:
+        return {"callback_requested": True,
+                "contact": {"method": "phone", "phone": slots.get("contact_phone"), "consent": True}}
+    if kind == COMPLIMENT and not slots.get("hear_back"):
+        return {"contact": {"method": ANONYMOUS}}
+    method = contact_method(slots) or ANONYMOUS
+    if method == ANONYMOUS or not slots.get("consent"):
+        return {"contact": {"method": ANONYMOUS, "consent": False}}
+    contact: Dict[str, Any] = {"method": method, "consent": True}
+    if method == "phone":
+        contact["phone"] = slots.get("contact_phone")
+    if method == "email":
+        contact["email"] = slots.get("contact_email")
+    return {"contact": contact}
 
 
 class ActionSubmitCase(Action):
-    """Record the finished report in the backend and give the resident its reference number."""
+    """Record the confirmed report (or call back) once, and tell the resident its reference and what comes next.
+
+    When the backend is down after the retries, the case goes to the durable outbox and the resident is told
+    honestly; the reference follows when the backend is back.
+    """
 
     def name(self) -> Text:
         return "action_submit_case"
@@ -75,18 +162,48 @@ class ActionSubmitCase(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        case = build_case(tracker)
+        known = await catalog.load()
+        case = build_case(tracker, known)
         if case is None:
-            dispatcher.utter_message(response="utter_default")
-            return []
+            return cleared_report()  # a declined call back with no report under way: nothing to record
+        key = idempotency_key(tracker)
         try:
-            created = await backend_client.create_case(case, idempotency_key=_idempotency_key(tracker, case["kind"]))
+            created = await backend_client.create_case(case, idempotency_key=key)
+        except backend_client.CaseRefused as error:
+            logger.error("a %s case was refused by the backend: %s", case["kind"], error)
+            dispatcher.utter_message(response="utter_backend_refused")
+            return cleared_report()
         except backend_client.BackendUnavailable as error:
-            logger.error("case not recorded for a %s: %s", case["kind"], error)
-            dispatcher.utter_message(response="utter_backend_unavailable")
-            return []
+            logger.warning("backend unavailable, a %s case goes to the outbox: %s", case["kind"], error)
+            outbox.shared().put(case, idempotency_key=key)
+            dispatcher.utter_message(response="utter_case_queued")
+            return cleared_report()
         reference = created["reference"]
-        dispatcher.utter_message(response="utter_case_created", case_reference=reference)
-        return [SlotSet(slot, None) for slot in REPORT_SLOTS if slot != "case_reference"] + [
-            SlotSet("case_reference", reference)
-        ]
+        tell_next_steps(dispatcher, tracker.slots, case, reference, known)
+        return cleared_report() + [SlotSet("case_reference", reference)]
+
+
+def tell_next_steps(
+    dispatcher: CollectingDispatcher, slots: Mapping[str, Any], case: Dict[str, Any], reference: str, known: Catalog
+) -> None:
+    """Give the reference number, then what happens next and by when, from the catalog's time limits."""
+    division = known.division(case.get("division"))
+    team = division.name if division else "City staff"
+    acknowledge, respond = known.time_limits(case.get("division"))
+    details = case.get("details") or {}
+    if details.get("callback_requested"):
+        dispatcher.utter_message(
+            response="utter_callback_created", case_reference=reference,
+            phone=format_phone(details["contact"]["phone"]), days=acknowledge,
+        )
+        return
+    dispatcher.utter_message(response="utter_case_created", case_reference=reference)
+    reachable = (details.get("contact") or {}).get("method") not in (None, ANONYMOUS)
+    if case["kind"] == COMPLAINT:
+        name = "utter_next_steps_complaint" if reachable else "utter_next_steps_complaint_anonymous"
+        dispatcher.utter_message(response=name, team=team, acknowledge_days=acknowledge, respond_days=respond)
+    elif case["kind"] == COMPLIMENT:
+        dispatcher.utter_message(response="utter_next_steps_compliment", team=team if division else "the team")
+    else:
+        name = "utter_next_steps_request" if reachable else "utter_next_steps_request_anonymous"
+        dispatcher.utter_message(response=name, team=team, acknowledge_days=acknowledge)

@@ -90,6 +90,8 @@ class Stack:
         env.setdefault("INTAKE_DATABASE_URL", f"sqlite:///{self.database_path}")
         env.setdefault("INTAKE_CHANNEL_STATE_PATH", str(self.var_dir / "channels.db"))
         env.setdefault("INTAKE_TRACKER_SQLITE_PATH", str(self.database_path))
+        # The action server's durable outbox for cases the backend could not take (actions/outbox.py).
+        env.setdefault("INTAKE_OUTBOX_PATH", str(self.var_dir / "outbox.db"))
         env["INTAKE_ACTION_SERVER_URL"] = f"http://{self.host}:{self.actions_port}/webhook"
         env["INTAKE_BACKEND_URL"] = self.backend_url
         env["INTAKE_RASA_URL"] = self.rasa_url
@@ -129,7 +131,8 @@ class Stack:
                 "rasa",
                 [str(BOT_BIN / "rasa"), "run", "--model", str(self.model), "--endpoints", "bot/endpoints.yml",
                  "--credentials", "bot/credentials.yml", "--interface", self.host, "--port", str(self.rasa_port),
-                 "--enable-api", "--auth-token", env["INTAKE_RASA_TOKEN"],
+                 # "=" keeps a token that starts with "-" from being read as an option.
+                 "--enable-api", f"--auth-token={env['INTAKE_RASA_TOKEN']}",
                  "--cors", *self._origins()],
                 f"{self.rasa_url}/webhooks/rest/",
             ),

@@ -107,3 +107,28 @@ class CaseList(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class CaseStatusQuery(BaseModel):
+    """A resident asking where their case is: the reference, who asks, and optionally a phone check."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    sender_id: SenderId = Field(description="The Rasa conversation asking.")
+    phone_last4: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")] | None = Field(
+        default=None, description="The last 4 digits of the phone number given with the case."
+    )
+
+
+class CaseStatusRead(BaseModel):
+    """What a resident may learn about their own case."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    reference: str
+    kind: CaseKind
+    status: CaseStatus
+    division: str | None
+    created_at: datetime
+    updated_at: datetime

@@ -11,7 +11,7 @@ from backend import references
 from backend.auth import require_case_writer, require_staff
 from backend.cases import service
 from backend.cases.enums import CaseKind, CaseStatus
-from backend.cases.schemas import CaseCreate, CaseDetail, CaseList, CaseRead
+from backend.cases.schemas import CaseCreate, CaseDetail, CaseList, CaseRead, CaseStatusQuery, CaseStatusRead
 from backend.catalog.schemas import Catalog
 from backend.catalog.views import get_catalog
 from backend.database.core import Database, get_database, get_session
@@ -111,3 +111,25 @@ def read_case(
         details=case.details,
         transcript=transcript,
     )
+
+
+@router.post(
+    "/status",
+    response_model=CaseStatusRead,
+    dependencies=[Depends(require_case_writer)],
+    responses={
+        400: {"description": "Not a valid reference number (wrong shape or check character)."},
+        404: {"description": "No case with this reference filed by this resident."},
+    },
+)
+def read_case_status(query: CaseStatusQuery, session: Annotated[Session, Depends(get_session)]) -> CaseStatusRead:
+    """Return the status of a resident's own case; anyone else's case is answered exactly like a missing one."""
+    canonical = references.normalize(query.reference)
+    if canonical is None or not references.is_valid(canonical):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="This is not a valid reference number.")
+    case = service.get_for_resident(
+        session=session, reference=canonical, sender_id=query.sender_id, phone_last4=query.phone_last4
+    )
+    if case is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="No case with this reference was filed by you.")
+    return CaseStatusRead.model_validate(case)

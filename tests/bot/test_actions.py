@@ -1,47 +1,81 @@
-"""The custom actions, run with real trackers and dispatchers against a local backend stand-in."""
+"""Starting and submitting reports, the outbox, interruptions and status: real trackers and dispatchers against a
+local stand-in for the backend."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any, Dict
 
-from bot_testing import FakeBackend, make_tracker
-from rasa_sdk.events import SlotSet
+from bot_testing import FakeBackend, backend_env, make_tracker  # noqa: F401  (backend_env is a fixture)
+from rasa_sdk.events import ActiveLoop, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import backend_client
-from actions.forms import ValidateComplaintForm
+from actions import outbox
+from actions.interruptions import ActionCancelReport, ActionEmergency, ActionHandleAbuse, ActionTellDelivered
 from actions.report import ActionStartReport, ActionSubmitCase
 from actions.report_text import is_descriptive
+from actions.session import ActionSessionStart
+from actions.status import ActionStartStatus, ActionTellStatus
 
-REPORT = {"kind": "service_request", "description": "My garbage was not picked up", "location": "12 Elm St"}
-
-
-def _settings(url: str) -> backend_client.BackendSettings:
-    return backend_client.BackendSettings(base_url=url, token="t0ken", timeout_seconds=2, attempts=2)
-
-
-def _submit(tracker, backend: FakeBackend, monkeypatch, dispatcher: CollectingDispatcher):
-    monkeypatch.setattr(backend_client.BackendSettings, "from_env", classmethod(lambda cls: _settings(backend.url)))
-    return ActionSubmitCase().run(dispatcher, tracker, {})
+REQUEST = {
+    "kind": "service_request", "report_id": "r1", "description": "My green bin was not picked up",
+    "location": "12 Elm St", "service_code": "SWMS-MISSED-PICKUP", "service_attributes": {"stream": ["green_bin"]},
+    "contact_method": "phone", "contact_phone": "4165550123", "consent": True, "confirmed": True,
+}
 
 
-def test_start_report_keeps_the_first_message_and_its_place():
+def _values(events) -> Dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def _responses(dispatcher: CollectingDispatcher):
+    return [m["response"] for m in dispatcher.messages]
+
+
+def _submit(monkeypatch, slots: Dict[str, Any], status: int = 201, **tracker: Any):
+    async def scenario():
+        async with FakeBackend(status=status) as backend:
+            monkeypatch.setenv("INTAKE_BACKEND_URL", backend.url)
+            dispatcher = CollectingDispatcher()
+            events = await ActionSubmitCase().run(dispatcher, make_tracker(slots=slots, **tracker), {})
+            return backend, dispatcher, events
+
+    return asyncio.run(scenario())
+
+
+# Starting a report ---------------------------------------------------------------------------------------------
+
+def test_start_report_keeps_everything_the_first_message_says(backend_env):
     tracker = make_tracker(
-        text="the garbage wasnt picked up AGAIN on my street",
+        text="the garbage wasnt picked up AGAIN on my street yesterday, call me at 416-555-0123",
         intent="complaint",
-        entities=[{"entity": "location", "value": "Elm St"}],
+        entities=[{"entity": "location", "value": "Elm St"}, {"entity": "date_time", "value": "yesterday"},
+                  {"entity": "phone", "value": "416-555-0123"}, {"entity": "person", "value": "Officer Patel"}],
     )
-    events = asyncio.run(ActionStartReport().run(CollectingDispatcher(), tracker, {}))
-    final = {e["name"]: e["value"] for e in events}
-    assert final["kind"] == "complaint"
-    assert final["description"] == "the garbage wasnt picked up AGAIN on my street"
-    assert final["location"] == "Elm St"
+    values = _values(asyncio.run(ActionStartReport().run(CollectingDispatcher(), tracker, {})))
+    assert values["kind"] == "complaint"
+    assert values["description"].startswith("the garbage wasnt picked up AGAIN")
+    assert (values["location"], values["when"], values["contact_phone"]) == ("Elm St", "yesterday", "4165550123")
+    assert values["person"] is None  # a name only fills "who" in a compliment
+    assert values["report_id"] and values["requested_slot"] is None
+
+
+def test_start_report_keeps_the_name_in_a_compliment_and_the_earlier_reference():
+    tracker = make_tracker(text="Officer Patel was so kind, about S-4F7KQ2M", intent="compliment",
+                           entities=[{"entity": "person", "value": "Officer Patel"}])
+    values = _values(asyncio.run(ActionStartReport().run(CollectingDispatcher(), tracker, {})))
+    assert (values["person"], values["linked_reference"]) == ("Officer Patel", "S-4F7KQ2M")
 
 
 def test_start_report_asks_for_the_story_when_the_message_only_names_the_kind():
     events = asyncio.run(ActionStartReport().run(CollectingDispatcher(), make_tracker(text="I want to make a complaint"), {}))
     assert SlotSet("kind", "complaint") in events
-    assert not any(e["name"] == "description" and e["value"] for e in events)
+    assert _values(events)["description"] is None
+
+
+def test_every_report_gets_its_own_id():
+    run = lambda: _values(asyncio.run(ActionStartReport().run(CollectingDispatcher(), make_tracker(text="hi"), {})))  # noqa: E731
+    assert run()["report_id"] != run()["report_id"]
 
 
 def test_is_descriptive():
@@ -50,73 +84,209 @@ def test_is_descriptive():
     assert not is_descriptive("compliment please")
 
 
-def test_submit_case_sends_the_report_and_tells_the_reference(monkeypatch):
-    async def scenario():
-        async with FakeBackend() as backend:
-            dispatcher = CollectingDispatcher()
-            events = await _submit(make_tracker(slots=REPORT, channel="rest"), backend, monkeypatch, dispatcher)
-            return backend, dispatcher, events
+# Submitting ---------------------------------------------------------------------------------------------------
 
-    backend, dispatcher, events = asyncio.run(scenario())
+def test_submit_sends_the_case_and_tells_the_reference_and_what_happens_next(monkeypatch, backend_env):
+    backend, dispatcher, events = _submit(monkeypatch, REQUEST)
     [request] = backend.requests
     assert request["headers"]["Authorization"] == "Bearer t0ken"
-    assert request["body"] == {**REPORT, "channel": "rest", "sender_id": "resident-1"}
+    assert request["body"] == {
+        "kind": "service_request", "description": "My green bin was not picked up", "location": "12 Elm St",
+        "channel": "rest", "sender_id": "resident-1", "division": "SWMS", "service_code": "SWMS-MISSED-PICKUP",
+        "details": {"service_attributes": {"stream": ["green_bin"]},
+                    "contact": {"method": "phone", "phone": "4165550123", "consent": True}},
+    }
     reference = backend.references[request["headers"]["Idempotency-Key"]]
-    assert dispatcher.messages[0]["response"] == "utter_case_created"
-    assert dispatcher.messages[0]["case_reference"] == reference
-    assert SlotSet("case_reference", reference) in events
-    assert SlotSet("description", None) in events
+    assert dispatcher.messages[0] == {**dispatcher.messages[0], "response": "utter_case_created",
+                                      "case_reference": reference}
+    assert dispatcher.messages[1]["response"] == "utter_next_steps_request"
+    assert (dispatcher.messages[1]["team"], dispatcher.messages[1]["acknowledge_days"]) == (
+        "Solid Waste Management Services", 5
+    )
+    values = _values(events)
+    assert values["case_reference"] == reference
+    assert values["description"] is None and values["confirmed"] is None and values["report_id"] is None
 
 
-def test_submitting_twice_for_the_same_turn_uses_the_same_idempotency_key(monkeypatch):
+def test_a_complaint_carries_its_answers_in_details(monkeypatch, backend_env):
+    complaint = {
+        "kind": "complaint", "report_id": "r2", "description": "The officer was rude", "location": "City Hall",
+        "when": "last Tuesday", "division": "MLS", "complaint_category": "staff", "outcome": "An apology",
+        "linked_reference": "C-ABCDEFG", "contact_method": "email", "contact_email": "jo@example.com",
+        "consent": True, "confirmed": True,
+    }
+    backend, dispatcher, _ = _submit(monkeypatch, complaint)
+    body = backend.requests[0]["body"]
+    assert (body["kind"], body["division"], "service_code" in body) == ("complaint", "MLS", False)
+    assert body["details"] == {
+        "when": "last Tuesday", "complaint_category": "staff", "outcome_wanted": "An apology",
+        "linked_reference": "C-ABCDEFG", "contact": {"method": "email", "email": "jo@example.com", "consent": True},
+    }
+    assert _responses(dispatcher) == ["utter_case_created", "utter_next_steps_complaint"]
+    assert dispatcher.messages[1]["respond_days"] == 10
+
+
+def test_without_consent_no_contact_detail_is_sent(monkeypatch, backend_env):
+    slots = {**REQUEST, "consent": False, "contact_method": "anonymous", "contact_phone": None}
+    backend, dispatcher, _ = _submit(monkeypatch, slots)
+    assert backend.requests[0]["body"]["details"]["contact"] == {"method": "anonymous", "consent": False}
+    assert _responses(dispatcher)[1] == "utter_next_steps_request_anonymous"
+
+
+def test_a_team_named_outside_the_catalog_is_kept_in_details(monkeypatch, backend_env):
+    slots = {"kind": "complaint", "report_id": "r3", "description": "The bus never came", "division": "TTC",
+             "contact_method": "anonymous", "confirmed": True}
+    backend, _, _ = _submit(monkeypatch, slots)
+    body = backend.requests[0]["body"]
+    assert "division" not in body and body["details"]["division_named"] == "TTC"
+
+
+def test_a_double_yes_or_a_retry_uses_the_same_key_and_a_new_report_another(monkeypatch, backend_env):
     async def scenario():
         async with FakeBackend() as backend:
-            for _ in range(2):
-                await _submit(make_tracker(slots=REPORT), backend, monkeypatch, CollectingDispatcher())
-            await _submit(make_tracker(slots=REPORT, timestamp=1732450999.0), backend, monkeypatch, CollectingDispatcher())
+            monkeypatch.setenv("INTAKE_BACKEND_URL", backend.url)
+            for timestamp in (1.0, 2.0):  # the same report confirmed twice, in two turns
+                await ActionSubmitCase().run(CollectingDispatcher(), make_tracker(slots=REQUEST, timestamp=timestamp), {})
+            await ActionSubmitCase().run(CollectingDispatcher(), make_tracker(slots={**REQUEST, "report_id": "r9"}), {})
             return backend
 
     backend = asyncio.run(scenario())
     keys = [r["headers"]["Idempotency-Key"] for r in backend.requests]
     assert keys[0] == keys[1] != keys[2]
+    assert len(backend.cases) == 2
 
 
-def test_submit_case_says_so_plainly_when_the_backend_refuses(monkeypatch):
+def test_a_call_back_is_recorded_with_what_was_said_so_far(monkeypatch, backend_env):
+    slots = {"kind": "service_request", "report_id": "r4", "description": "Streetlight out", "callback_offered": True,
+             "callback_wanted": True, "contact_phone": "4165550199"}
+    backend, dispatcher, _ = _submit(monkeypatch, slots)
+    body = backend.requests[0]["body"]
+    assert body["description"] == "Streetlight out" and body["details"]["callback_requested"] is True
+    assert body["details"]["contact"] == {"method": "phone", "phone": "4165550199", "consent": True}
+    assert dispatcher.messages == [{**dispatcher.messages[0], "response": "utter_callback_created",
+                                    "phone": "416-555-0199", "days": 5}]
+
+
+def test_a_call_back_with_no_report_goes_to_311(monkeypatch, backend_env):
+    slots = {"report_id": "r5", "callback_offered": True, "callback_wanted": True, "contact_phone": "4165550199"}
+    backend, _, _ = _submit(monkeypatch, slots)
+    body = backend.requests[0]["body"]
+    assert (body["kind"], body["service_code"], body["division"]) == ("service_request", "311-GENERAL", "311")
+
+
+def test_a_declined_call_back_with_no_report_submits_nothing(monkeypatch, backend_env):
+    backend, dispatcher, events = _submit(monkeypatch, {"callback_offered": True, "callback_wanted": False})
+    assert backend.requests == [] and dispatcher.messages == []
+    assert _values(events)["callback_offered"] is None
+
+
+# When the backend fails: the outbox -----------------------------------------------------------------------------
+
+def test_a_backend_error_keeps_the_case_in_the_outbox_and_says_so(monkeypatch, backend_env):
+    backend, dispatcher, events = _submit(monkeypatch, REQUEST, status=503)
+    assert len(backend.requests) == 2  # a server error is retried once with the same key
+    assert _responses(dispatcher) == ["utter_case_queued"]
+    [waiting] = outbox.Outbox(backend_env).waiting()
+    assert waiting.case == backend.requests[0]["body"]
+    assert waiting.idempotency_key == backend.requests[0]["headers"]["Idempotency-Key"]
+    assert _values(events)["description"] is None
+
+
+def test_a_backend_that_is_not_running_leaves_the_case_in_the_outbox(backend_env):
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionSubmitCase().run(dispatcher, make_tracker(slots=REQUEST), {}))
+    assert _responses(dispatcher) == ["utter_case_queued"]
+    assert outbox.Outbox(backend_env).counts() == {"waiting": 1, "untold": 0}
+
+
+def test_a_refused_case_is_apologised_for_and_not_kept(monkeypatch, backend_env):
+    backend, dispatcher, _ = _submit(monkeypatch, REQUEST, status=422)
+    assert len(backend.requests) == 1
+    assert _responses(dispatcher) == ["utter_backend_refused"]
+    assert outbox.Outbox(backend_env).counts() == {"waiting": 0, "untold": 0}
+
+
+def test_the_outbox_survives_a_restart_and_delivers_once_when_the_backend_is_back(monkeypatch, backend_env):
+    asyncio.run(ActionSubmitCase().run(CollectingDispatcher(), make_tracker(slots=REQUEST), {}))
+    reopened = outbox.Outbox(backend_env)  # as after the action server restarts
+
     async def scenario():
-        async with FakeBackend(status=503) as backend:
-            dispatcher = CollectingDispatcher()
-            events = await _submit(make_tracker(slots=REPORT), backend, monkeypatch, dispatcher)
-            return backend, dispatcher, events
+        async with FakeBackend() as backend:
+            monkeypatch.setenv("INTAKE_BACKEND_URL", backend.url)
+            first = await outbox.deliver(reopened)
+            second = await outbox.deliver(reopened)
+            return backend, first, second
 
-    backend, dispatcher, events = asyncio.run(scenario())
-    assert len(backend.requests) == 2  # a server error is retried once
-    assert [m["response"] for m in dispatcher.messages] == ["utter_backend_unavailable"]
-    assert events == []
+    backend, first, second = asyncio.run(scenario())
+    assert (first, second, len(backend.cases)) == (1, 0, 1)
+    [entry] = reopened.untold()
+    assert entry.reference == next(iter(backend.cases))
 
-
-def test_submit_case_when_the_backend_is_not_running(monkeypatch):
-    monkeypatch.setattr(
-        backend_client.BackendSettings, "from_env", classmethod(lambda cls: _settings("http://127.0.0.1:9"))
-    )
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(ActionSubmitCase().run(dispatcher, make_tracker(slots=REPORT), {}))
-    assert [m["response"] for m in dispatcher.messages] == ["utter_backend_unavailable"]
-    assert events == []
+    ActionTellDelivered().run(dispatcher, make_tracker(), {})
+    assert dispatcher.messages[0]["response"] == "utter_case_delivered"
+    assert dispatcher.messages[0]["case_reference"] == entry.reference
+    assert reopened.counts() == {"waiting": 0, "untold": 0}
 
 
-def test_validation_rejects_empty_and_overlong_descriptions():
-    form = ValidateComplaintForm()
-    tracker = make_tracker()
+def test_delivery_waits_while_the_backend_is_still_down(backend_env):
+    box = outbox.Outbox(backend_env)
+    box.put({"kind": "complaint", "sender_id": "s", "description": "x", "channel": "rest"}, idempotency_key="k1")
+    assert asyncio.run(outbox.deliver(box)) == 0
+    assert box.counts() == {"waiting": 1, "untold": 0}
+
+
+# Interruptions, sessions -----------------------------------------------------------------------------------------
+
+def test_cancel_and_emergency_stop_the_form_and_forget_the_report():
+    for action, responses in ((ActionCancelReport(), ["utter_cancelled"]),
+                              (ActionEmergency(), ["utter_emergency", "utter_emergency_after"])):
+        dispatcher = CollectingDispatcher()
+        events = action.run(dispatcher, make_tracker(slots=REQUEST, active_loop="report_form"), {})
+        assert _responses(dispatcher) == responses
+        assert events[0] == ActiveLoop(None)
+        assert _values(events)["description"] is None
+
+
+def test_abuse_gets_one_warning_then_the_end():
     dispatcher = CollectingDispatcher()
-    assert form.validate_description("  ?! ", dispatcher, tracker, {}) == {"description": None}
-    assert form.validate_description("x" * 4001, dispatcher, tracker, {}) == {"description": None}
-    assert form.validate_description(" Bin not emptied ", dispatcher, tracker, {}) == {"description": "Bin not emptied"}
-    assert [m["response"] for m in dispatcher.messages] == ["utter_too_short", "utter_too_long"]
+    first = ActionHandleAbuse().run(dispatcher, make_tracker(active_loop="report_form"), {})
+    assert first == [SlotSet("abuse_warned", True)]
+    second = ActionHandleAbuse().run(dispatcher, make_tracker(slots={"abuse_warned": True}), {})
+    assert second[0] == ActiveLoop(None)
+    assert _responses(dispatcher) == ["utter_abuse", "utter_abuse_end"]
 
 
-def test_validation_asks_for_a_shorter_place_rather_than_cutting_it():
+def test_a_session_after_an_unfinished_report_starts_fresh_politely():
     dispatcher = CollectingDispatcher()
-    form = ValidateComplaintForm()
-    assert form.validate_location("Elm " * 200, dispatcher, make_tracker(), {}) == {"location": None}
-    assert form.validate_location(" 12 Elm St ", dispatcher, make_tracker(), {}) == {"location": "12 Elm St"}
-    assert [m["response"] for m in dispatcher.messages] == ["utter_too_long"]
+    events = ActionSessionStart().run(dispatcher, make_tracker(slots=REQUEST, active_loop="report_form"), {})
+    assert _responses(dispatcher) == ["utter_session_expired"]
+    assert events[0] == SessionStarted()
+    quiet = CollectingDispatcher()
+    ActionSessionStart().run(quiet, make_tracker(), {})
+    assert quiet.messages == []
+
+
+# Status ---------------------------------------------------------------------------------------------------------
+
+def test_start_status_takes_the_reference_from_the_message(backend_env):
+    tracker = make_tracker(text="what's happening with s-4f7kq2m", intent="check_status")
+    assert _values(ActionStartStatus().run(CollectingDispatcher(), tracker, {}))["status_reference"] == "S-4F7KQ2M"
+
+
+def test_start_status_tells_about_a_case_still_in_the_outbox(backend_env):
+    outbox.Outbox(backend_env).put({"kind": "complaint", "sender_id": "resident-1"}, idempotency_key="k")
+    dispatcher = CollectingDispatcher()
+    values = _values(ActionStartStatus().run(dispatcher, make_tracker(intent="check_status"), {}))
+    assert _responses(dispatcher) == ["utter_status_still_waiting"]
+    assert values["status_result"] == {"state": "waiting"}
+
+
+def test_tell_status_in_plain_words():
+    for result, response in (({"status": "in_progress", "reference": "S-1"}, "utter_status_in_progress"),
+                             ({"status": "reopened", "reference": "S-1"}, "utter_status_other"),
+                             ({"state": "not_found"}, "utter_status_not_found"),
+                             ({"state": "unavailable"}, "utter_status_unavailable")):
+        dispatcher = CollectingDispatcher()
+        ActionTellStatus().run(dispatcher, make_tracker(slots={"status_result": result}), {})
+        assert _responses(dispatcher) == [response]

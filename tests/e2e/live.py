@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import socket
+import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -46,3 +50,60 @@ class Resident:
         status, replies = http("POST", self.url, {"sender": self.sender, "message": text})
         assert status == 200, replies
         return [reply.get("text", "") for reply in replies]
+
+
+REFERENCE_GIVEN = re.compile(r"reference number is ([CPS]-[2-9A-HJKMNP-Z]{7})")
+
+
+def reference_given(replies: List[str]) -> Optional[str]:
+    """Return the reference number the assistant gave in these replies, or None."""
+    found = REFERENCE_GIVEN.search(" ".join(replies))
+    return found.group(1) if found else None
+
+
+def staff_headers(stack: Stack) -> Dict[str, str]:
+    return {"Authorization": f"Bearer {stack.environment()['INTAKE_STAFF_TOKEN']}"}
+
+
+def get_case(stack: Stack, reference: str) -> Dict[str, Any]:
+    """Return a case with its details and transcript, as staff see it."""
+    status, case = http("GET", f"{stack.backend_url}/api/cases/{reference}", headers=staff_headers(stack))
+    assert status == 200, case
+    return case
+
+
+def cases_of(stack: Stack, sender: str) -> List[Dict[str, Any]]:
+    """Return every case one conversation made (newest first)."""
+    status, page = http("GET", f"{stack.backend_url}/api/cases?sender_id={sender}", headers=staff_headers(stack))
+    assert status == 200, page
+    return page["items"]
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 90.0, every: float = 0.5) -> Any:
+    """Return the first truthy value of `condition()`, polling; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"not true after {timeout:.0f} s: {condition}")
+
+
+def stop_service(stack: Stack, name: str) -> None:
+    """Stop one of the stack's servers (as a crash or an outage would) and wait until it is gone."""
+    service = next(s for s in stack.services if s.name == name)
+    assert service.process is not None
+    os.killpg(service.process.pid, signal.SIGTERM)
+    service.process.wait(timeout=30)
+
+
+def start_service(stack: Stack, name: str) -> None:
+    """Start a stopped server of the stack again, with the same command and settings, and wait until it answers."""
+    service = next(s for s in stack.services if s.name == name)
+    log = open(stack.var_dir / "log" / f"{name}.log", "ab")
+    service.process = subprocess.Popen(
+        service.command, cwd=ROOT, env=stack.environment(), stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    stack.wait_until_ready()

@@ -6,11 +6,31 @@ import re
 
 from live import Resident, http
 
-REFERENCE = re.compile(r"\b([CPS]-[2-9A-HJKMNP-Z]{7})\b")
+# A reference the assistant gives (its questions also show an example number).
+REFERENCE = re.compile(r"reference number is ([CPS]-[2-9A-HJKMNP-Z]{7})\b")
 
 
 def staff_headers(stack) -> dict:
     return {"Authorization": f"Bearer {stack.environment()['INTAKE_STAFF_TOKEN']}"}
+
+
+# What a resident answers to each question (found by words in it); the read-back is checked first because it
+# repeats the other questions' labels.
+ANSWERS = {"shall i send it": "yes", "your first report": "no", "when did it happen": "yesterday", "is that right": "yes",
+           "reply with a number": "not sure", "put this right": "Pick it up", "how should we reach you": "none",
+           "what needs to be fixed": "There is a big pothole in the right lane", "where": "45 Elm Street",
+           "you can say skip": "skip"}
+
+
+def answer_until_reference(resident: Resident, replies: list, turns: int = 12) -> str:
+    """Answer each question with an everyday answer until the assistant gives a reference number."""
+    for _ in range(turns):
+        match = REFERENCE.search(" ".join(replies))
+        if match:
+            return match.group(1)
+        text = " ".join(replies).lower()
+        replies = resident.say(next(answer for question, answer in ANSWERS.items() if question in text))
+    raise AssertionError(f"no reference number: {replies}")
 
 
 def test_a_complaint_conversation_becomes_a_case_with_its_transcript(stack):
@@ -18,10 +38,7 @@ def test_a_complaint_conversation_becomes_a_case_with_its_transcript(stack):
     first = "The garbage truck skipped my street again and nobody answered when I called 311 about it"
     replies = resident.say(first)
     assert any("where" in reply.lower() for reply in replies), replies
-    replies = resident.say("45 Elm Street")
-    match = REFERENCE.search(" ".join(replies))
-    assert match, replies
-    reference = match.group(1)
+    reference = answer_until_reference(resident, resident.say("45 Elm Street"))
     assert reference.startswith("C-")
 
     status, case = http("GET", f"{stack.backend_url}/api/cases/{reference}", headers=staff_headers(stack))
@@ -33,7 +50,7 @@ def test_a_complaint_conversation_becomes_a_case_with_its_transcript(stack):
     assert case["description"] == first
     resident_turns = [t for t in case["transcript"] if t["role"] == "resident"]
     bot_turns = [t for t in case["transcript"] if t["role"] == "bot"]
-    assert [t["text"] for t in resident_turns] == [first, "45 Elm Street"]
+    assert [t["text"] for t in resident_turns][:2] == [first, "45 Elm Street"]
     assert resident_turns[0]["intent"] == "complaint"
     assert any(reference in t["text"] for t in bot_turns)
     assert all(t["timestamp"] for t in case["transcript"])
@@ -43,9 +60,9 @@ def test_a_service_request_asks_for_what_is_missing(stack):
     resident = Resident(stack, "e2e-request-1")
     replies = resident.say("I want to report a problem")
     assert replies, "the assistant should answer"
-    resident.say("There is a big pothole in the right lane")
-    replies = resident.say("Queen St W and Spadina Ave")
-    assert REFERENCE.search(" ".join(replies)), replies
+    replies = resident.say("There is a big pothole in the right lane")
+    assert "where" in " ".join(replies).lower(), replies
+    assert answer_until_reference(resident, resident.say("Queen St W and Spadina Ave"))
 
 
 def test_staff_api_needs_the_token(stack):
@@ -68,7 +85,15 @@ def test_a_message_cannot_set_intents_or_slots(stack):
 def test_what_the_first_message_says_is_not_asked_again(stack):
     resident = Resident(stack, "e2e-request-2")
     replies = resident.say("the green bin at 14 Maple Ave wasnt emptied this week")
+    # Kind, description and place were all in the first message: the next question is the catalog's own.
+    assert "where" not in " ".join(replies).lower() and "what was missed" in " ".join(replies).lower(), replies
+    answers = {"shall i send it": "yes", "what was missed": "green bin", **ANSWERS}
+    for _ in range(6):
+        text = " ".join(replies).lower()
+        if REFERENCE.search(" ".join(replies)):
+            break
+        replies = resident.say(next(answer for question, answer in answers.items() if question in text))
     match = REFERENCE.search(" ".join(replies))
-    assert match, replies  # kind, description and place were all in the first message
+    assert match, replies
     status, case = http("GET", f"{stack.backend_url}/api/cases/{match.group(1)}", headers=staff_headers(stack))
     assert status == 200 and case["location"] == "14 Maple Ave", case

@@ -1,0 +1,195 @@
+"""The backend's division catalog as the conversation uses it: guess a service, offer a division, read a choice.
+
+The catalog is configuration (backend/catalog.yml, served at GET /api/catalog), so onboarding a division changes
+what the assistant offers and asks without any change here. It is fetched through `backend_client` and kept for
+a few minutes; when the backend cannot be reached the conversation goes on without it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+from actions import backend_client
+from actions.answers import is_unknown, named_choice, numbered_choice
+
+logger = logging.getLogger(__name__)
+
+CACHE_SECONDS = 300.0
+RETRY_SECONDS = 15.0  # after a failed fetch, do not hold up every turn retrying
+_WORD = re.compile(r"[a-z0-9']+")
+UNSURE = "unsure"
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """An extra question a service asks (an Open311 attribute)."""
+
+    code: str
+    question: str
+    required: bool
+    datatype: str
+    values: Tuple[Tuple[str, str], ...] = ()  # (key, name) for the list datatypes
+
+    @property
+    def is_list(self) -> bool:
+        return self.datatype in ("singlevaluelist", "multivaluelist")
+
+
+@dataclass(frozen=True)
+class Service:
+    """A service category and the division that owns it."""
+
+    code: str
+    name: str
+    division: str
+    keywords: Tuple[str, ...]
+    attributes: Tuple[Attribute, ...]
+
+
+@dataclass(frozen=True)
+class Division:
+    """A City division and its time limits in working days."""
+
+    code: str
+    name: str
+    acknowledge_days: int
+    respond_days: int
+
+
+@dataclass
+class Catalog:
+    """Divisions and services, indexed for the questions the assistant asks."""
+
+    divisions: List[Division] = field(default_factory=list)
+    services: List[Service] = field(default_factory=list)
+    acknowledge_days: int = 5
+    respond_days: int = 10
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "Catalog":
+        """Build the catalog from the body of GET /api/catalog."""
+        limits = data.get("time_limits") or {}
+        catalog = cls(
+            acknowledge_days=int(limits.get("acknowledge", 5)),
+            respond_days=int(limits.get("respond_stage_1", 10)),
+        )
+        for division in data.get("divisions") or []:
+            own = division.get("time_limits") or {}
+            catalog.divisions.append(
+                Division(
+                    code=division["code"],
+                    name=division["name"],
+                    acknowledge_days=int(own.get("acknowledge", catalog.acknowledge_days)),
+                    respond_days=int(own.get("respond_stage_1", catalog.respond_days)),
+                )
+            )
+            for service in division.get("services") or []:
+                attributes = tuple(
+                    Attribute(
+                        code=attribute["code"],
+                        question=attribute["description"],
+                        required=bool(attribute.get("required")),
+                        datatype=attribute.get("datatype", "string"),
+                        values=tuple((value["key"], value["name"]) for value in attribute.get("values") or []),
+                    )
+                    for attribute in sorted(service.get("attributes") or [], key=lambda a: a.get("order") or 0)
+                    if attribute.get("variable", True)
+                )
+                catalog.services.append(
+                    Service(
+                        code=service["service_code"],
+                        name=service["service_name"],
+                        division=division["code"],
+                        keywords=tuple(service.get("keywords") or ()),
+                        attributes=attributes,
+                    )
+                )
+        return catalog
+
+    def division(self, code_or_name: Optional[str]) -> Optional[Division]:
+        """Return the division with this code or name (any case), or None."""
+        if not code_or_name:
+            return None
+        wanted = code_or_name.strip().casefold()
+        return next((d for d in self.divisions if wanted in (d.code.casefold(), d.name.casefold())), None)
+
+    def service(self, code: Optional[str]) -> Optional[Service]:
+        """Return the service with this code (any case), or None."""
+        if not code:
+            return None
+        return next((s for s in self.services if s.code.casefold() == code.strip().casefold()), None)
+
+    def guess_service(self, text: str) -> Optional[Service]:
+        """Return the service whose keywords the text matches best, or None when none or a tie."""
+        words = " " + " ".join(_WORD.findall(text.lower())) + " "
+        scores: Dict[str, int] = {}
+        for service in self.services:
+            for keyword in service.keywords:
+                needle = " " + " ".join(_WORD.findall(keyword.lower())) + " "
+                # Plurals and simple endings: "potholes" matches "pothole", "bins" matches "bin".
+                stem = needle.rstrip()
+                if needle.strip() and (needle in words or f"{stem}s " in words or f"{stem}es " in words):
+                    scores[service.code] = scores.get(service.code, 0) + len(needle.split())
+        if not scores:
+            return None
+        best = max(scores.values())
+        leaders = [code for code, score in scores.items() if score == best]
+        return self.service(leaders[0]) if len(leaders) == 1 else None
+
+    def division_menu(self) -> str:
+        """Return the numbered list of divisions, one a line."""
+        return "\n".join(f"{number} {d.name}" for number, d in enumerate(self.divisions, start=1))
+
+    def chosen_division(self, text: str) -> Optional[str]:
+        """Return the code of the division the resident chose (number, name or code), UNSURE, or None."""
+        if is_unknown(text):
+            return UNSURE
+        index = numbered_choice(text, len(self.divisions))
+        if index is None:
+            names = [(d.name, d.code) + tuple(_short_names(d.name)) for d in self.divisions]
+            index = named_choice(text, names)
+        return self.divisions[index].code if index is not None else None
+
+    def time_limits(self, division_code: Optional[str]) -> Tuple[int, int]:
+        """Return (acknowledge, respond) in working days for a division, or the catalog-wide ones."""
+        division = self.division(division_code)
+        if division is None:
+            return self.acknowledge_days, self.respond_days
+        return division.acknowledge_days, division.respond_days
+
+
+def _short_names(name: str) -> List[str]:
+    """Return the distinctive words of a division's name ("Toronto Water" -> "water"), for matching answers."""
+    common = {"toronto", "services", "service", "and", "&", "municipal", "management", "city"}
+    return [word for word in _WORD.findall(name.lower()) if word not in common and len(word) > 3]
+
+
+_cache: Dict[str, Any] = {"catalog": None, "fetched": 0.0, "failed": 0.0}
+
+
+async def load(settings: Optional[backend_client.BackendSettings] = None) -> Catalog:
+    """Return the catalog, fetched at most every few minutes; an empty one when the backend cannot be reached."""
+    now = time.monotonic()
+    cached: Optional[Catalog] = _cache["catalog"]
+    if cached is not None and now - _cache["fetched"] < CACHE_SECONDS:
+        return cached
+    if now - _cache["failed"] < RETRY_SECONDS:
+        return cached or Catalog()
+    try:
+        data = await backend_client.get_catalog(settings=settings)
+        catalog = Catalog.from_json(data)
+    except (backend_client.BackendUnavailable, KeyError, TypeError, ValueError) as error:
+        logger.warning("catalog not available: %s", error)
+        _cache["failed"] = now
+        return cached or Catalog()
+    _cache.update(catalog=catalog, fetched=now, failed=0.0)
+    return catalog
+
+
+def forget() -> None:
+    """Drop the cached catalog (for tests, and after the backend's catalog changes)."""
+    _cache.update(catalog=None, fetched=0.0, failed=0.0)
