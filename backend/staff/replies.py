@@ -69,7 +69,12 @@ def _rasa_request(settings: Settings, method: str, path: str, body: dict[str, An
 
 
 def _conversation_path(sender_id: str, endpoint: str) -> str:
-    return f"/conversations/{quote(sender_id, safe='')}/{endpoint}"
+    # Rasa's web server does not percent-decode the conversation id in the path: every character a path may hold
+    # stays as it is ("telegram:42", "+14165550199"), and only those that would break the URL are encoded.
+    return f"/conversations/{quote(sender_id, safe=_PATH_SAFE)}/{endpoint}"
+
+
+_PATH_SAFE = "/:@+!$&'()*,;="
 
 
 def _check_not_mid_report(settings: Settings, sender_id: str) -> None:
@@ -121,6 +126,9 @@ def reply(*, session: Session, settings: Settings, case: Case, actor: StaffUser,
     if case.channel == "open311":
         raise ReplyError("This case came from another system over Open311, not from a conversation.")
     message = compose(case, text)
+    # End this request's read transaction before waiting on Rasa: Rasa writes the conversation into the same SQLite
+    # file meanwhile, and a transaction that began reading before that write could not write after it.
+    session.commit()
     delivery = deliver(settings=settings, sender_id=case.sender_id, text=message)
     logger.info("Staff reply on case %s: %s", case.reference, delivery.detail)
     return cases.record_reply(session=session, case=case, actor=actor, text=message, delivered=delivery.pushed)

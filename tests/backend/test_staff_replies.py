@@ -116,10 +116,10 @@ def test_a_reply_goes_to_rasa_as_an_external_event_and_is_recorded(
     assert response.status_code == 303
     message = f"About your report {reference}: We fixed it today. Sorry!"
     method, path, query, body = rasa.requests[-1]
-    assert (method, path) == ("POST", "/conversations/%2B14165550199/trigger_intent")
+    assert (method, path) == ("POST", "/conversations/+14165550199/trigger_intent")
     assert query == {"output_channel": ["latest"], "token": [RASA_TOKEN]}
     assert body == {"name": "EXTERNAL_staff_reply", "entities": {"staff_reply": message}}
-    assert rasa.requests[0][:2] == ("GET", "/conversations/%2B14165550199/tracker")
+    assert rasa.requests[0][:2] == ("GET", "/conversations/+14165550199/tracker")
     assert replies(engine) == [(message, "sms", "sent")]
     page = client.get(f"/staff/cases/{reference}").text
     assert "Sent on the resident&#39;s channel" in page and "Recorded" in page
