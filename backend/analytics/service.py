@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from backend.analytics import themes
 from backend.cases.deadlines import ServiceLevels
-from backend.cases.enums import CaseKind, UpdateKind
+from backend.cases.enums import COMPLAINT_SUBJECT_KEY, COMPLAINT_SUBJECTS, CaseKind, UpdateKind
 from backend.cases.models import Case, CaseUpdate
 from backend.catalog.schemas import Catalog
 
@@ -63,6 +63,7 @@ class Figures:
     by_kind: list[tuple[str, int]] = field(default_factory=list)
     by_division: list[tuple[str, int]] = field(default_factory=list)
     by_category: list[tuple[str, int]] = field(default_factory=list)
+    complaints_by_subject: list[tuple[str, int]] = field(default_factory=list)
     by_week: list[tuple[date, int]] = field(default_factory=list)
     to_acknowledge: Duration = Duration(0, None, None)
     to_close: Duration = Duration(0, None, None)
@@ -104,6 +105,7 @@ def compute(*, session: Session, catalog: Catalog, levels: ServiceLevels, select
     columns = (
         Case.id, Case.kind, Case.division, Case.service_code, Case.created_at, Case.acknowledged_at,
         Case.resolved_at, Case.closed_at, Case.acknowledge_due_at, Case.respond_due_at,
+        Case.details[COMPLAINT_SUBJECT_KEY].as_string().label("subject"),
     )
     rows = session.execute(_selected(selection, levels, select(*columns))).all()
     figures = Figures(total=len(rows))
@@ -115,6 +117,7 @@ def compute(*, session: Session, catalog: Catalog, levels: ServiceLevels, select
     close_seconds: list[float] = []
     ack_on_time = ack_due = answer_on_time = answer_due = 0
     compliment_ids: dict[int, str | None] = {}
+    subjects: Counter[str] = Counter()
     for row in rows:
         kinds[row.kind.value] += 1
         divisions[row.division or ""] += 1
@@ -139,6 +142,8 @@ def compute(*, session: Session, catalog: Catalog, levels: ServiceLevels, select
                 answer_due += 1
         if row.kind is CaseKind.COMPLIMENT:
             compliment_ids[row.id] = row.division
+        elif row.kind is CaseKind.COMPLAINT:
+            subjects[row.subject or ""] += 1
     figures.by_kind = [(kind.value, kinds.get(kind.value, 0)) for kind in CaseKind]
     figures.by_division = [
         (division.name, divisions[division.code]) for division in catalog.divisions if divisions.get(division.code)
@@ -147,6 +152,9 @@ def compute(*, session: Session, catalog: Catalog, levels: ServiceLevels, select
         figures.by_division.append(("No division yet", divisions[""]))
     figures.by_division.sort(key=lambda item: -item[1])
     figures.by_category = _categories(categories, catalog)
+    figures.complaints_by_subject = [
+        (name, subjects[code]) for code, name in COMPLAINT_SUBJECTS.items() if subjects.get(code)
+    ] + [("Not said", count) for code, count in subjects.items() if code not in COMPLAINT_SUBJECTS and count]
     first = _monday(selection.start)
     figures.by_week = [
         (first + timedelta(weeks=i), weeks.get(first + timedelta(weeks=i), 0))

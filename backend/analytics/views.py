@@ -69,6 +69,8 @@ def _charts(figures: Figures) -> list[charts.Chart]:
         charts.bars("by-kind", "Cases by kind", [(label(kind), count) for kind, count in figures.by_kind]),
         charts.bars("by-division", "Cases by division", figures.by_division),
         charts.bars("by-category", "Cases by category", figures.by_category),
+        charts.bars("by-subject", "Complaints by what they are about", figures.complaints_by_subject,
+                    value_header="Complaints"),
     ]
     on_time = [
         (name, round(100 * share, 1))

@@ -50,3 +50,17 @@ class ContactMethod(str, Enum):
 
 
 OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.ACKNOWLEDGED, CaseStatus.IN_PROGRESS)
+
+# What a complaint is about, as the assistant records it in the case's details ("complaint_category"). Complaints
+# about a policy are counted apart: they feed policy review rather than service fixes.
+COMPLAINT_SUBJECT_KEY = "complaint_category"
+COMPLAINT_SUBJECTS = {
+    "service": "The service",
+    "staff": "Staff",
+    "timeliness": "A delay",
+    "decision": "A decision",
+    "charge": "A charge or fee",
+    "policy": "A City rule or policy",
+    "accessibility": "Access for people with disabilities",
+    "other": "Something else",
+}

@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 
 from backend import references
 from backend.cases.deadlines import Limit, ServiceLevels
-from backend.cases.enums import OPEN_STATUSES, CaseKind, CaseStatus, ContactMethod, UpdateKind
+from backend.cases.enums import (
+    COMPLAINT_SUBJECT_KEY,
+    OPEN_STATUSES,
+    CaseKind,
+    CaseStatus,
+    ContactMethod,
+    UpdateKind,
+)
 from backend.cases.models import Case, CaseUpdate
 from backend.cases.schemas import CaseCreate
 from backend.catalog.schemas import Catalog
@@ -235,6 +242,7 @@ class CaseFilters:
     received_before: datetime | None = None
     text: str | None = None
     assignee_id: int | None = None
+    subject: str | None = None  # what a complaint is about (COMPLAINT_SUBJECTS)
     divisions: tuple[str, ...] | None = None
 
 
@@ -285,6 +293,8 @@ def _conditions(filters: CaseFilters, *, now: datetime, soon: datetime) -> list[
     ):
         if value is not None:
             conditions.append(column == value)
+    if filters.subject is not None:
+        conditions.append(Case.details[COMPLAINT_SUBJECT_KEY].as_string() == filters.subject)
     if filters.open_only:
         conditions.append(Case.status.in_(OPEN_STATUSES))
     if filters.overdue is Overdue.OVERDUE:

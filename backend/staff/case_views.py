@@ -16,7 +16,15 @@ from starlette.datastructures import FormData
 
 from backend.cases import service as cases
 from backend.cases.deadlines import ServiceLevels
-from backend.cases.enums import OPEN_STATUSES, CaseKind, CaseStatus, ContactMethod, UpdateKind
+from backend.cases.enums import (
+    COMPLAINT_SUBJECT_KEY,
+    COMPLAINT_SUBJECTS,
+    OPEN_STATUSES,
+    CaseKind,
+    CaseStatus,
+    ContactMethod,
+    UpdateKind,
+)
 from backend.cases.models import Case
 from backend.catalog.schemas import Catalog
 from backend.catalog.views import get_catalog
@@ -88,7 +96,9 @@ def _date(raw: str, what: str, problems: list[str]) -> date | None:
         return None
 
 
-FILTER_NAMES = ("kind", "division", "category", "status", "channel", "overdue", "from", "to", "q", "assignee")
+FILTER_NAMES = (
+    "kind", "division", "category", "subject", "status", "channel", "overdue", "from", "to", "q", "assignee",
+)
 
 
 def parse_list_query(params: Mapping[str, str], *, staff: Staff, levels: ServiceLevels, catalog: Catalog) -> ListQuery:
@@ -115,6 +125,10 @@ def parse_list_query(params: Mapping[str, str], *, staff: Staff, levels: Service
             problems.append("Choose a category from the list.")
         else:
             category = match[0].service_code
+    subject = values["subject"] or None
+    if subject is not None and subject not in COMPLAINT_SUBJECTS:
+        problems.append("Choose what the complaint is about from the list.")
+        subject = None
     start = _date(values["from"], "first", problems)
     end = _date(values["to"], "last", problems)
     assignee = None
@@ -134,6 +148,7 @@ def parse_list_query(params: Mapping[str, str], *, staff: Staff, levels: Service
         received_before=levels.start_of_day(end + timedelta(days=1)) if end else None,
         text=values["q"] or None,
         assignee_id=assignee,
+        subject=subject,
         divisions=staff.divisions,
     )
     return ListQuery(values=values, filters=filters, problems=problems)
@@ -178,6 +193,7 @@ def list_cases(request: Request, session: SessionDep, catalog: CatalogDep, staff
             "rows": [(case, due_state(case, now, soon)) for case in page.items],
             "names": _staff_names(session),
             "kinds": list(CaseKind),
+            "subjects": COMPLAINT_SUBJECTS,
             "statuses": list(CaseStatus),
             "channels": _channels(query.values["channel"]),
             "divisions": [d for d in catalog.divisions if staff.sees(d.code)],
@@ -250,6 +266,7 @@ def _case_page(
     names = _staff_names(session)
     details = dict(case.details or {})
     attachments = details.pop("attachments", None)
+    subject = details.pop(COMPLAINT_SUBJECT_KEY, None)
     return render(
         request,
         "staff/case.html",
@@ -267,6 +284,7 @@ def _case_page(
             "transcript": transcripts.read(engine=database.tracker_engine, sender_id=case.sender_id,
                                            at=case.created_at),
             "details": details,
+            "subject": COMPLAINT_SUBJECTS.get(subject, subject) if isinstance(subject, str) else None,
             "attachments": attachments if isinstance(attachments, list) else [],
             "handlers": users.handlers(session=session, division=case.division),
             "kinds": list(CaseKind),

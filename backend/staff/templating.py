@@ -24,6 +24,7 @@ _LABELS = {
     "sms": "SMS",
     "rest": "Web chat (REST)",
     "open311": "Open311",
+    "nlu_fallback": "not understood (fallback)",
 }
 
 
@@ -33,6 +34,17 @@ def label(value: Any) -> str:
         return ""
     text = value.value if isinstance(value, Enum) else str(value)
     return _LABELS.get(text, text.replace("_", " ").capitalize())
+
+
+def answer(value: Any) -> str:
+    """Return one of the resident's other answers as words: mappings as "name: value" pairs, lists joined."""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, dict):
+        return "; ".join(f"{label(key)}: {answer(item)}" for key, item in value.items()) or "—"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(answer(item) for item in value) or "—"
+    return "—" if value is None else str(value)
 
 
 def make_environment() -> Environment:
@@ -45,6 +57,7 @@ def make_environment() -> Environment:
         lstrip_blocks=True,
     )
     environment.filters["label"] = label
+    environment.filters["answer"] = answer
     return environment
 
 

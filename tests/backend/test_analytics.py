@@ -83,13 +83,16 @@ def test_volumes_and_timeliness(app: FastAPI, engine: Engine) -> None:
 
 def test_the_page_draws_each_chart_with_a_table_behind_it(app: FastAPI, engine: Engine) -> None:
     client, _ = signed_in(app, Role.AGENT)
-    for kind in ("complaint", "complaint", "compliment"):
-        new_case(client, kind=kind, division="SWMS")
+    for kind, subject in (("complaint", "policy"), ("complaint", None), ("compliment", None)):
+        new_case(client, kind=kind, division="SWMS", details={"complaint_category": subject} if subject else ...)
     today = utcnow().date()
     html = client.get(f"/staff/analytics?from={today - timedelta(days=6)}&to={today}").text
     charts = re.findall(r'<svg role="img" aria-label="([^"]+)"', html)
-    # Weeks, kind, division, category and compliments; nothing is due yet, so the on-time chart is a table only.
-    assert len(charts) == 5
+    # Weeks, kind, division, category, complaint subjects and compliments; nothing is due yet, so the on-time
+    # chart is a table only.
+    assert len(charts) == 6
+    assert table(html, "Complaints by what they are about: the numbers") == [("A City rule or policy", "1"),
+                                                                             ("Not said", "1")]
     assert "Cases by kind. Largest: Complaint, 2." in html
     assert table(html, "Cases by kind: the numbers") == [("Complaint", "2"), ("Compliment", "1"),
                                                          ("Service request", "0")]

@@ -25,7 +25,6 @@ from backend.database import core, migrate
 from backend.database.core import create_db_engine
 from backend.models import metadata
 
-
 # The cases table's indexes (name: unique) at the latest revision: lookups, and keyset paging of the staff list.
 CASE_INDEXES = {
     "ix_cases_reference": True,

@@ -73,6 +73,13 @@ def test_the_list_filters_by_every_field(app: FastAPI, engine: Engine) -> None:
     assert listed(client, "q=100%25") == [made[0]]
     assert listed(client, "q=right_lane") == [made[2]]
     assert listed(client, "q=t_e") == []
+    # What a complaint is about, as the assistant recorded it.
+    with Session(engine) as session:
+        session.execute(update(Case).where(Case.reference == made[0]).values(details={"complaint_category": "policy"}))
+        session.commit()
+    assert listed(client, "subject=policy") == [made[0]]
+    assert listed(client, "subject=staff") == []
+    assert "A City rule or policy" in client.get(f"/staff/cases/{made[0]}").text
     # Status, open cases, and cases assigned to me.
     with Session(engine) as session:
         session.execute(update(Case).where(Case.reference == made[1]).values(status=CaseStatus.CLOSED))
@@ -88,9 +95,10 @@ def test_the_list_filters_by_every_field(app: FastAPI, engine: Engine) -> None:
 def test_bad_filters_are_explained_not_ignored(app: FastAPI) -> None:
     client, _ = signed_in(app, Role.AGENT)
     new_case(client)
-    response = client.get("/staff/cases?kind=question&from=yesterday&division=NOPE&category=X&status=odd")
+    response = client.get("/staff/cases?kind=question&from=yesterday&division=NOPE&category=X&status=odd&subject=y")
     assert response.status_code == 200
-    for message in ("Choose a kind", "YYYY-MM-DD", "Choose a division", "Choose a category", "Choose a status"):
+    for message in ("Choose a kind", "YYYY-MM-DD", "Choose a division", "Choose a category", "Choose a status",
+                    "Choose what the complaint is about"):
         assert message in response.text
     assert ROW.findall(response.text) == []
 
@@ -160,6 +168,7 @@ def test_the_case_page_shows_every_field_and_the_whole_conversation(app: FastAPI
     reference = new_case(client, kind="complaint", division="SWMS", service_code="SWMS-MISSED-PICKUP",
                          sender_id="conv-page", description="the garbage wasnt picked up AGAIN",
                          location="45 Elm Street", details={"outcome": "pick it up today",
+                                                            "contact": {"method": "email", "consent": True},
                                                             "attachments": ["photo-1.jpg"]})
     t = load(engine, reference).created_at.timestamp()
     events.create(engine)  # Rasa's table, with an id each database fills in
@@ -176,7 +185,7 @@ def test_the_case_page_shows_every_field_and_the_whole_conversation(app: FastAPI
     html = client.get(f"/staff/cases/{reference}").text
     for expected in ("Complaint " + reference, "45 Elm Street", "Solid Waste Management Services",
                      "Missed collection", "Web chat (REST)", "conv-page", "pick it up today", "photo-1.jpg",
-                     "Not recorded yet", "Nobody yet"):
+                     "Not recorded yet", "Nobody yet", "Method: email; Consent: Yes"):
         assert expected in html, expected
     turns = re.findall(r'<li class="turn turn-(resident|bot)">.*?<p class="resident-text">(.*?)</p>', html, re.S)
     assert turns == [
