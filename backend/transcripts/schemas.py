@@ -23,3 +23,6 @@ class Turn(BaseModel):
     timestamp: datetime
     intent: str | None = None
     confidence: float | None = None
+    # Files the resident sent with the message, as the channel described them (e.g. url or telegram_file_id,
+    # content_type): shown to staff as text, never fetched.
+    attachments: list[dict[str, str]] = []

@@ -77,7 +77,25 @@ def _turn(
         timestamp=when,
         intent=intent.get("name") if isinstance(intent.get("name"), str) else intent_name,
         confidence=float(confidence) if isinstance(confidence, (int, float)) else None,
+        attachments=_attachments(_mapping(event.get("metadata")).get("attachments")),
     )
+
+
+MAX_ATTACHMENTS = 10
+
+
+def _attachments(value: Any) -> list[dict[str, str]]:
+    """Return the attachments a channel put in a message's metadata, keeping only short string fields."""
+    if not isinstance(value, list):
+        return []
+    found = []
+    for item in value[:MAX_ATTACHMENTS]:
+        fields = {
+            str(key)[:40]: field[:2000] for key, field in _mapping(item).items() if isinstance(field, str)
+        }
+        if fields:
+            found.append(fields)
+    return found
 
 
 def _mapping(value: Any) -> dict[str, Any]:

@@ -177,6 +177,9 @@ def test_the_case_page_shows_every_field_and_the_whole_conversation(app: FastAPI
     talk.user(t - 50, "the garbage wasnt picked up AGAIN", "complaint", 0.93)
     talk.bot(t - 49, "Sorry about that. Where was it?")
     talk.user(t - 20, "45 Elm Street", "inform", 0.71)
+    talk._add("user", t - 15, {"text": "here is a photo", "metadata": {"attachments": [
+        {"url": "https://api.twilio.example/Media/ME1", "content_type": "image/jpeg"}, "not a mapping"]},
+        "parse_data": {"intent": {"name": "inform", "confidence": 0.5}}})
     talk.bot(t, f"Thanks. Your reference is {reference}.")
     # A relayed staff reply arrives as an external event: not something the resident said.
     talk._add("user", t + 5, {"text": "EXTERNAL: EXTERNAL_staff_reply", "metadata": {"is_external": True},
@@ -192,9 +195,12 @@ def test_the_case_page_shows_every_field_and_the_whole_conversation(app: FastAPI
         ("resident", "the garbage wasnt picked up AGAIN"),
         ("bot", "Sorry about that. Where was it?"),
         ("resident", "45 Elm Street"),
+        ("resident", "here is a photo"),
         ("bot", f"Thanks. Your reference is {reference}."),
         ("bot", f"About your report {reference}: we are on it"),
     ]
+    assert "image/jpeg: <code>https://api.twilio.example/Media/ME1</code>" in html
+    assert "With 1 attachment (listed under Attachments)." in html
     assert "read as complaint, 93% sure" in html and "read as inform, 71% sure" in html
     assert html.count("<time datetime=") >= 6
 
