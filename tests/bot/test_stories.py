@@ -1,0 +1,31 @@
+"""The end-to-end test stories in tests/stories pass against the trained model, with no prediction error."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+RASA = Path(sys.executable).parent / "rasa"
+
+
+def test_every_test_story_is_followed_exactly(tmp_path):
+    model = os.environ.get("INTAKE_MODEL")
+    if not model:
+        pytest.fail("INTAKE_MODEL is not set: run the tests with `make test`")
+    done = subprocess.run(
+        [str(RASA), "test", "core", "--model", model, "--stories", "tests/stories", "--fail-on-prediction-errors",
+         "--out", str(tmp_path / "results")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    written = sum(len(yaml.safe_load(path.read_text())["stories"]) for path in (ROOT / "tests/stories").glob("*.yml"))
+    report = json.loads((tmp_path / "results" / "story_report.json").read_text())["conversation_accuracy"]
+    assert report == {"accuracy": 1.0, "correct": written, "with_warnings": 0, "total": written}
