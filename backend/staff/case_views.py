@@ -212,6 +212,7 @@ def _encoded(values: Mapping[str, str]) -> Iterator[tuple[str, str]]:
 @router.get("/cases.csv")
 def export_cases(
     request: Request, session: SessionDep, catalog: CatalogDep,
+    database: Annotated[Database, Depends(get_database)],
     staff: Annotated[Staff, Depends(require(Permission.EXPORT))],
 ) -> Response:
     """Download the filtered list as CSV; ``redacted=1`` leaves out personal details."""
@@ -225,12 +226,18 @@ def export_cases(
     audit.record(session=session, actor=staff.user, action="export",
                  after={"filters": {k: v for k, v in query.values.items() if v}, "redacted": redacted})
     session.commit()
-    rows = cases.export_rows(session=session, filters=query.filters, now=now, soon=soon)
-    lines = export.csv_lines(rows, catalog=catalog, levels=levels, names=_staff_names(session), redacted=redacted,
-                             now=now, soon=soon)
+    lines = export.csv_lines(_export_rows(database, query.filters, now, soon), catalog=catalog, levels=levels,
+                             names=_staff_names(session), redacted=redacted, now=now, soon=soon)
     name = f"cases-{levels.local_date(now).isoformat()}{'-redacted' if redacted else ''}.csv"
     return StreamingResponse(lines, media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _export_rows(database: Database, filters: cases.CaseFilters, now: datetime, soon: datetime) -> Iterator[Case]:
+    # The response streams after the request's own session is closed: the rows come from a session of their own,
+    # open exactly as long as the stream.
+    with database.sessionmaker() as session:
+        yield from cases.export_rows(session=session, filters=filters, now=now, soon=soon)
 
 
 # --- The case page --------------------------------------------------------------------------------------------------
