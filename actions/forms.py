@@ -12,11 +12,12 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import backend_client, catalog, complaint_category, repeat_report
+from actions import backend_client, catalog, complaint_category, questions, repeat_report
 from actions.answers import (
     email_address,
     is_unknown,
@@ -43,6 +44,17 @@ _CONTACT_WORDS = (
     (ANONYMOUS, ("none", "anonymous", "no reply", "no contact", "nothing", "don't contact", "dont contact",
                  "do not contact", "no thanks", "not needed", "stay anonymous")),
 )
+def _may_be_rejected(tracker: Tracker) -> bool:
+    """Say whether Rasa may set this form turn aside: a new message that filled none of the form's slots.
+
+    Then the message is an interruption (a rule answers it and the form asks again afterwards), so nothing may
+    be asked now, and no slot set: any slot set here would keep Rasa from handing the message to the rules.
+    """
+    actions = [event.get("name") for event in tracker.events if event.get("event") == "action"]
+    right_after_message = len(actions) >= 2 and actions[-2] == "action_listen"
+    return right_after_message and not tracker.slots_to_validate()
+
+
 def _intent(tracker: Tracker) -> Optional[str]:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
@@ -94,6 +106,18 @@ class ValidateReportForm(ValidateIntakeForm):
 
     def name(self) -> Text:
         return "validate_report_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        """Read the answer, then ask the next question when its words are made here (see actions.questions)."""
+        set_aside = _may_be_rejected(tracker)
+        events = await super().run(dispatcher, tracker, domain)
+        asked = next((e["value"] for e in reversed(events) if e.get("event") == "slot"
+                      and e.get("name") == "requested_slot"), None)
+        ask = questions.QUESTIONS.get(asked)
+        if ask is None or set_aside:
+            return events
+        tracker.add_slots([event for event in events if event.get("name") == "requested_slot"])
+        return events + await ask(dispatcher, tracker)
 
     async def required_slots(
         self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import catalog
 from actions.flow import report_questions
 from actions.forms import ValidateReportForm, ValidateStatusForm
-from actions.questions import ActionAskComplaintCategory, ActionAskConfirmed, ActionAskDivision, ActionAskServiceExtra
+from actions.questions import ask_complaint_category, ask_confirmed, ask_division, ask_service_extra
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = catalog.Catalog.from_json(catalog_json())
@@ -94,6 +94,27 @@ def test_a_call_back_asks_yes_or_no_then_the_number_and_a_no_resumes_the_report(
     assert report_questions({**offered, "callback_wanted": True}, CATALOG) == ["callback_wanted", "contact_phone"]
     assert report_questions({**offered, "callback_wanted": False}, CATALOG)[1] == "description"
     assert report_questions({"callback_offered": True, "callback_wanted": False}, CATALOG) == ["callback_wanted"]
+
+
+def test_the_form_asks_the_next_question_itself_when_its_words_are_made_here(known_catalog):
+    slots = {"kind": "service_request", "description": "Pothole", "location": "Queen St"}
+    tracker = make_tracker(slots={**slots, "requested_slot": "location"}, text="Queen St", intent="inform",
+                           active_loop="report_form", candidates={"location": "Queen St"})
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ValidateReportForm().run(dispatcher, tracker, domain()))
+    assert events[-2]["name"] == "requested_slot" and events[-2]["value"] == "contact_method"
+    assert events[-1]["name"] == "notice_shown"
+    assert [m["response"] for m in dispatcher.messages] == ["utter_notice_of_collection", "utter_ask_contact_method"]
+
+
+def test_an_interruption_is_left_to_the_rules(known_catalog):
+    slots = {"kind": "service_request", "description": "Pothole", "location": "Queen St",
+             "requested_slot": "contact_method"}
+    tracker = make_tracker(slots=slots, text="why do you need that?", intent="ask_why", active_loop="report_form",
+                           candidates={})
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ValidateReportForm().run(dispatcher, tracker, domain()))
+    assert [e["name"] for e in events] == ["requested_slot"] and dispatcher.messages == []
 
 
 def test_the_form_requests_the_first_missing_question(known_catalog):
@@ -232,43 +253,42 @@ def test_the_earlier_reference_or_none(known_catalog):
 
 # Questions whose words depend on the story or the catalog -------------------------------------------------------
 
-def _ask(action: Any, slots: Dict[str, Any]):
+def _ask(ask: Any, slots: Dict[str, Any]):
     dispatcher = CollectingDispatcher()
-    result = action.run(dispatcher, make_tracker(slots=slots), {})
-    events = asyncio.run(result) if asyncio.iscoroutine(result) else result
+    events = asyncio.run(ask(dispatcher, make_tracker(slots=slots)))
     return dispatcher.messages, events
 
 
 def test_the_team_is_offered_from_the_service_or_listed(known_catalog):
-    messages, events = _ask(ActionAskDivision(), {"service_code": "TS-POTHOLE"})
+    messages, events = _ask(ask_division, {"service_code": "TS-POTHOLE"})
     assert messages[0]["response"] == "utter_ask_division_guess" and messages[0]["team"] == "Transportation Services"
     assert events[0]["value"] == "TS"
-    messages, _ = _ask(ActionAskDivision(), {"division_guess": ""})
+    messages, _ = _ask(ask_division, {"division_guess": ""})
     assert messages[0]["response"] == "utter_ask_division_menu" and "5 Solid Waste Management Services" in messages[0][
         "menu"]
 
 
 def test_the_category_is_offered_from_the_story(known_catalog):
-    messages, events = _ask(ActionAskComplaintCategory(), {"description": "why was I charged a $75 fee"})
+    messages, events = _ask(ask_complaint_category, {"description": "why was I charged a $75 fee"})
     assert messages[0]["category"] == "a charge or fee" and events[0]["value"] == "charge"
-    messages, _ = _ask(ActionAskComplaintCategory(), {"description": "hello there"})
+    messages, _ = _ask(ask_complaint_category, {"description": "hello there"})
     assert messages[0]["response"] == "utter_ask_category_menu"
 
 
 def test_extra_questions_list_their_choices(known_catalog):
-    messages, _ = _ask(ActionAskServiceExtra(), {"service_code": "TS-POTHOLE"})
+    messages, _ = _ask(ask_service_extra, {"service_code": "TS-POTHOLE"})
     assert messages[0]["text"] == ("Where is the pothole? Reply with a number: 1 Curb lane, 2 Middle lane, "
                                    "3 Bike lane, 4 Intersection. You can say skip.")
-    messages, _ = _ask(ActionAskServiceExtra(), {"service_code": "UF-FALLEN-TREE"})
+    messages, _ = _ask(ask_service_extra, {"service_code": "UF-FALLEN-TREE"})
     assert messages[0]["text"] == "Is it blocking a road or sidewalk?"
 
 
 def test_the_read_back_and_after_a_no_just_the_question(known_catalog):
     slots = {"kind": "service_request", "description": "Pothole", "location": "Queen St", "contact_method": "channel"}
-    messages, _ = _ask(ActionAskConfirmed(), slots)
+    messages, _ = _ask(ask_confirmed, slots)
     assert messages[0]["text"].startswith("Here is your request:\nWhat: Pothole\nWhere: Queen St")
     assert messages[1]["response"] == "utter_ask_confirmed"
-    messages, _ = _ask(ActionAskConfirmed(), {**slots, "change_requested": True})
+    messages, _ = _ask(ask_confirmed, {**slots, "change_requested": True})
     assert [m["response"] for m in messages] == ["utter_ask_what_to_change"]
 
 
