@@ -1,7 +1,8 @@
 """Regression guard: the trained model keeps classifying the held-out messages (never trained on) well.
 
-The floor sits a few points under what benchmarks/nlu.py measured (macro-F1 0.879 on 2026-11-24), so a change that
-makes the classifier clearly worse fails here; the benchmark reports the exact figures.
+The floor sits a few points under what benchmarks/nlu.py measured (macro-F1 0.937-0.941 on 2026-11-24, with the
+sentence encoder), so a change that makes the classifier clearly worse fails here; the benchmark reports the exact
+figures.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import nlu  # noqa: E402
 
-MACRO_F1_FLOOR = 0.85
+MACRO_F1_FLOOR = 0.91
 
 
 def test_heldout_macro_f1_stays_above_the_floor():
