@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from backend import references
 from backend.cases import service as case_service
+from backend.cases.deadlines import Limit, ServiceLevels
 from backend.cases.enums import CaseKind, CaseStatus
 from backend.cases.models import Case
 from backend.cases.schemas import CaseCreate
@@ -283,17 +284,6 @@ def get_request(*, session: Session, service_request_id: str) -> Case:
     return case
 
 
-def add_working_days(start: datetime, days: int) -> datetime:
-    """Return `start` moved forward by `days` working days (Monday to Friday)."""
-    current = start
-    remaining = days
-    while remaining > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            remaining -= 1
-    return current
-
-
 def to_public(case: Case, catalog: Catalog) -> dict[str, Any]:
     """Return the public Open311 view of a case: no name, phone, email, conversation id or transcript."""
     service_match = catalog.find_service(case.service_code) if case.service_code else None
@@ -301,7 +291,9 @@ def to_public(case: Case, catalog: Catalog) -> dict[str, Any]:
     if division is None and service_match is not None:
         division = service_match[1]
     position = (case.details or {}).get("open311") or {}
-    limit = division.time_limits.respond_stage_1 if division else catalog.time_limits.respond_stage_1
+    expected = case.respond_due_at or ServiceLevels(catalog=catalog).due(
+        Limit.RESPOND_STAGE_1, kind=case.kind, division=case.division, start=case.created_at
+    )
     # Assistant cases have a free-text location; Open311 cases keep the address they were sent, if any.
     address = position.get("address_string") if position else case.location
     return {
@@ -315,7 +307,7 @@ def to_public(case: Case, catalog: Catalog) -> dict[str, Any]:
         "service_notice": None,
         "requested_datetime": case.created_at.isoformat(),
         "updated_datetime": case.updated_at.isoformat(),
-        "expected_datetime": add_working_days(case.created_at, limit).isoformat(),
+        "expected_datetime": expected.isoformat(),
         "address": address,
         "lat": position.get("lat"),
         "long": position.get("long"),

@@ -16,8 +16,10 @@ from sqlalchemy import Engine, update
 
 from backend.cases.enums import CaseStatus
 from backend.cases.models import Case
-from backend.config import DEFAULT_CATALOG_PATH
-from backend.open311.service import add_working_days
+from backend.catalog.loader import load_catalog
+from backend.cases.deadlines import Limit, ServiceLevels
+from backend.cases.enums import CaseKind
+from backend.config import DEFAULT_CATALOG_PATH, DEFAULT_SERVICE_LEVELS_PATH
 
 BASE = "/open311/v2"
 PERSONAL = ("first_name", "last_name", "phone", "email", "sender_id", "transcript", "details", "contact")
@@ -245,7 +247,7 @@ def test_requests_json_shows_public_fields_only(client: TestClient) -> None:
     assert public["address"] == "100 Queen St W"
     requested = datetime.fromisoformat(public["requested_datetime"])
     assert requested.tzinfo is not None
-    assert datetime.fromisoformat(public["expected_datetime"]) == add_working_days(requested, 10)
+    assert datetime.fromisoformat(public["expected_datetime"]) == respond_due(requested, division="TS")
     assert_no_personal_data(response.text)
     single = client.get(f"{BASE}/requests/{reference}.json")
     assert single.json() == [public]
@@ -339,10 +341,11 @@ def test_an_unknown_request_is_404(client: TestClient) -> None:
         assert xml_errors(response)[0][0] == "404"
 
 
-def test_add_working_days_skips_weekends() -> None:
-    friday = datetime(2026, 11, 20, 9, tzinfo=timezone.utc)
-    assert add_working_days(friday, 1) == datetime(2026, 11, 23, 9, tzinfo=timezone.utc)
-    assert add_working_days(friday, 10) == datetime(2026, 12, 4, 9, tzinfo=timezone.utc)
+def respond_due(requested: datetime, *, division: str, catalog: Any = None) -> datetime:
+    """Return when a service request made at `requested` is due for its first response, holidays counted."""
+    catalog = catalog or load_catalog(DEFAULT_CATALOG_PATH)
+    levels = ServiceLevels.load(DEFAULT_SERVICE_LEVELS_PATH, catalog)
+    return levels.due(Limit.RESPOND_STAGE_1, kind=CaseKind.SERVICE_REQUEST, division=division, start=requested)
 
 
 # Onboarding by configuration
@@ -391,5 +394,5 @@ def test_a_division_added_to_the_catalog_file_is_served_everywhere(
     (public,) = client.get(f"{BASE}/requests/{reference}.json").json()
     assert public["agency_responsible"] == "Toronto Public Library"
     requested = datetime.fromisoformat(public["requested_datetime"])
-    assert datetime.fromisoformat(public["expected_datetime"]) == add_working_days(requested, 3)
+    assert datetime.fromisoformat(public["expected_datetime"]) == respond_due(requested, division="LIB", catalog=load_catalog(path))
     assert client.get(f"/api/cases/{reference}", headers=STAFF).json()["division"] == "LIB"
