@@ -5,7 +5,7 @@ BOT_PY := .venvs/bot/bin/python
 BACKEND_PY := .venvs/backend/bin/python
 PYTEST_FLAGS ?= -q -p no:cacheprovider
 
-.PHONY: help envs model run test test-backend test-bot classify validate bench-nlu bench-registry clean
+.PHONY: help envs model run test test-backend test-bot classify validate bench-nlu bench-registry bench-staff clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ bench-nlu: model ## Train our config, a lighter one and Rasa's default from scra
 
 bench-registry: envs ## Benchmark the case registry under concurrent writers, on SQLite and PostgreSQL
 	scripts/with_postgres.sh $(BACKEND_PY) benchmarks/registry.py
+
+bench-staff: envs ## Time the staff case list, filters and analytics at 100,000 cases, on SQLite and PostgreSQL
+	scripts/with_postgres.sh $(BACKEND_PY) benchmarks/staff_list.py
 
 clean: ## Remove environments, models, caches and the local database
 	rm -rf .venvs models .rasa var build
