@@ -36,7 +36,7 @@ from channels import replies
 from channels.limits import RateLimiter, RecentIds, Verdict
 from channels.options import numbered_prompt, options_from_buttons
 from channels.state import ChannelState, shared_state
-from channels.turn import Incoming, Turns
+from channels.turn import Incoming, PushOutput, Turns
 from channels.twilio_sender import TwilioAccount, TwilioSender
 
 logger = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ class SmsInput(InputChannel):
         return cls(SmsSettings.from_env())
 
     def get_output_channel(self) -> Optional[OutputChannel]:
-        return SmsOutput(self)
+        return PushOutput(self)
 
     def is_signed(self, request: Request, form: RequestParameters) -> bool:
         """Say whether the request carries Twilio's signature of its URL and form fields."""
@@ -242,20 +242,3 @@ class SmsInput(InputChannel):
         if any(offered):
             await self.state.offer_options(recipient_id, next(o for o in reversed(offered) if o))
         return await self.sender.send(sender_id=recipient_id, to=number, from_=ours, text=sms_text(messages))
-
-
-class SmsOutput(OutputChannel):
-    """Send the bot's messages to a resident by text message, outside a turn (e.g. a staff reply)."""
-
-    def __init__(self, channel: SmsInput) -> None:
-        self.channel = channel
-
-    @classmethod
-    def name(cls) -> Text:
-        return "sms"
-
-    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
-        await self.channel.push(recipient_id, [message])
-
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        await self.channel.push(recipient_id, [{"text": text}])

@@ -34,7 +34,7 @@ from channels.limits import RateLimiter, RecentIds
 from channels.options import options_from_buttons
 from channels.segments import split_text
 from channels.state import ChannelState, shared_state
-from channels.turn import Incoming, Turns
+from channels.turn import Incoming, PushOutput, Turns
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ class TelegramInput(InputChannel):
         return cls(TelegramSettings.from_env())
 
     def get_output_channel(self) -> Optional[OutputChannel]:
-        return TelegramOutput(self)
+        return PushOutput(self)
 
     def has_secret(self, request: Request) -> bool:
         """Say whether the request carries the secret token the webhook was registered with."""
@@ -270,20 +270,3 @@ class TelegramInput(InputChannel):
                 break
             sent += 1
         return sent
-
-
-class TelegramOutput(OutputChannel):
-    """Send the bot's messages to a resident's Telegram chat, outside a turn (e.g. a staff reply)."""
-
-    def __init__(self, channel: TelegramInput) -> None:
-        self.channel = channel
-
-    @classmethod
-    def name(cls) -> Text:
-        return "telegram"
-
-    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
-        await self.channel.push(recipient_id, [message])
-
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        await self.channel.push(recipient_id, [{"text": text}])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
-from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
 
 from channels import replies
 from channels.limits import RateLimiter, Verdict
@@ -87,3 +87,19 @@ class Turns:
     async def _chosen_option(self, sender: str, text: str) -> Optional[str]:
         options = await self.state.offered_options(sender)
         return chosen_payload(text, options, by_number=self.options_by_number)
+
+
+class PushOutput(OutputChannel):
+    """Send the bot's messages to a resident outside a turn (e.g. a staff reply), through the channel's `push`."""
+
+    def __init__(self, channel: InputChannel) -> None:
+        self.channel = channel
+
+    def name(self) -> str:  # type: ignore[override]  # Rasa's is a classmethod; here the channel decides
+        return str(self.channel.name())
+
+    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
+        await self.channel.push(recipient_id, [message])  # type: ignore[attr-defined]
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.channel.push(recipient_id, [{"text": text}])  # type: ignore[attr-defined]
