@@ -3,8 +3,8 @@
 The assistant runs as `make run` runs it (Rasa with the SQL tracker store, the action server, the backend), on
 free ports with a throw-away database. Each simulated resident starts a complaint, a compliment or a service
 request and answers every question until a reference number comes, as fast as the replies arrive (no think
-time: the harshest closed loop). Afterwards every case is read back through the staff API and its transcript
-compared with what the resident sent.
+time: the harshest closed loop), or after `--think` seconds on average, as a resident typing would. Afterwards
+every case is read back through the staff API and its transcript compared with what the resident sent.
 
 The same load then runs against the baseline: the assistant `rasa init` creates (its data, Rasa's default
 config: DIET, ResponseSelector, TEDPolicy, UnexpecTEDIntentPolicy), trained once into models/baseline-<hash>.tar.gz,
@@ -23,6 +23,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -125,8 +126,13 @@ def next_answer(replies: List[str]) -> Optional[str]:
     return next((answer for question, answer in ANSWERS if question in text), None)
 
 
+THINK = {"seconds": 0.0}  # the mean pause before each message after the first (--think)
+
+
 async def say(session: aiohttp.ClientSession, url: str, conversation: Conversation, text: str) -> List[str]:
-    """Send one message, time the reply, and return the texts the assistant answered with."""
+    """Send one message (after a resident's pause), time the reply, and return the assistant's texts."""
+    if conversation.sent and THINK["seconds"]:
+        await asyncio.sleep(random.uniform(0.5, 1.5) * THINK["seconds"])
     started = time.perf_counter()
     async with session.post(url, json={"sender": conversation.sender, "message": text}) as response:
         body = await response.json(content_type=None)
@@ -176,6 +182,9 @@ async def run_load(name: str, url: str, concurrency: int, rounds: int, turns: Op
     run_id = f"{int(time.time())}"
 
     async def resident(number: int, session: aiohttp.ClientSession) -> None:
+        if THINK["seconds"]:
+            # Residents arrive at their own moments, not all in the same millisecond.
+            await asyncio.sleep(random.uniform(0, 2 * THINK["seconds"]))
         for round_ in range(rounds):
             conversation = Conversation(sender=f"load-{name}-{run_id}-{number}-{round_}")
             conversations.append(conversation)
@@ -293,6 +302,7 @@ def report(result: Result, cases: Optional[Tuple[int, int]] = None) -> Dict[str,
         "p99_ms": round(result.percentile(99) * 1000),
         "mean_ms": round(statistics.fmean(result.latencies) * 1000) if result.latencies else None,
         "errors": result.errors,
+        "think_seconds": THINK["seconds"],
     }
     if cases is not None:
         figures["cases_created"], figures["transcripts_complete"] = cases
@@ -307,8 +317,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--model", required=True, type=Path, help="the intake model (scripts/train.sh prints it)")
     parser.add_argument("--concurrency", type=int, default=20, help="conversations at the same time (20)")
     parser.add_argument("--rounds", type=int, default=3, help="conversations each simulated resident holds (3)")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean seconds a resident takes before each answer (0: answer at once)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the rasa init baseline")
     args = parser.parse_args(argv)
+    THINK["seconds"] = args.think
 
     with tempfile.TemporaryDirectory(prefix="conversation-load-") as folder:
         var_dir = Path(folder)

@@ -5,6 +5,8 @@ Each test is one resident; the assertions are on what the resident reads and on 
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from typing import List
 
 from live import Resident, cases_of, get_case, reference_given
@@ -219,3 +221,27 @@ def test_abuse_gets_one_warning_then_the_chat_ends(stack):
 def test_another_language_gets_english_and_french_and_the_interpretation_line(stack):
     replies = Resident(stack, "e2e-conv-french").say("Bonjour, il y a un nid-de-poule devant chez moi")
     assert "180 languages" in joined(replies) and "désolé" in joined(replies)
+
+
+def test_after_an_hour_away_the_resident_starts_fresh_politely(stack):
+    resident = Resident(stack, "e2e-conv-session")
+    resident.say("big pothole on queen st near spadina")
+    # Two hours pass: the conversation's turns are moved into the past in Rasa's tracker store (the stack's
+    # SQLite file), where Rasa reads the time of the resident's last message from.
+    with closing(sqlite3.connect(stack.database_path)) as db, db:
+        moved = db.execute(
+            "UPDATE events SET timestamp = timestamp - 7200, "
+            "data = json_set(data, '$.timestamp', json_extract(data, '$.timestamp') - 7200) WHERE sender_id = ?",
+            (resident.sender,),
+        ).rowcount
+    assert moved > 0
+    replies = resident.say("hello")
+    assert "welcome back" in joined(replies) and "start fresh" in joined(replies), replies
+    assert "hi!" in joined(replies)  # the greeting is answered as a new conversation, not as the old question
+
+
+def test_within_the_hour_the_resident_picks_up_where_they_left(stack):
+    first, second = Resident(stack, "e2e-conv-resume"), Resident(stack, "e2e-conv-resume")
+    assert "where is the pothole" in joined(first.say("big pothole on queen st near spadina"))
+    # The same conversation from a new connection (a reloaded page, a new text) carries on with the same question.
+    assert "how should we reach you" in joined(second.say("skip"))
