@@ -68,6 +68,29 @@ def test_asks_at_most_one_question(name, text):
     assert text.count("?") <= 1
 
 
+def sms_forms() -> List[tuple]:
+    """Return each response with buttons as a text message shows it: the buttons become numbered options."""
+    from channels.options import numbered_prompt, options_from_buttons
+
+    found = []
+    for path in sorted((ROOT / "bot" / "domain").glob("*.yml")):
+        for name, variants in (yaml.safe_load(path.read_text()).get("responses") or {}).items():
+            for variant in variants:
+                if variant.get("buttons"):
+                    text = variant["text"].format(**SAMPLES)
+                    found.append((name, f"{text} {numbered_prompt(options_from_buttons(variant['buttons']))}"))
+    return found
+
+
+def test_buttons_are_only_shortcuts_and_their_sms_form_still_fits():
+    forms = sms_forms()
+    assert len(forms) >= 8
+    for name, text in forms:
+        assert len(text) <= TWO_SEGMENTS and set(text) <= GSM7, name
+        # The question itself says what to answer: "yes or no", or the choices, in words.
+        assert "?" in text, name
+
+
 def test_the_grade_formula_tells_plain_from_dense():
     assert grade_level("Your bin was missed. We will fix it.") < 4
     dense = "Notwithstanding jurisdictional considerations, remediation necessitates interdepartmental coordination."
