@@ -9,7 +9,7 @@ from typing import Any, List, Mapping, Optional, Tuple
 from actions import complaint_category
 from actions.answers import format_phone, named_choice
 from actions.catalog import UNSURE, Catalog
-from actions.flow import ANONYMOUS, CHANNEL, COMPLAINT, COMPLIMENT, EMAIL, PHONE, SERVICE_REQUEST, contact_method
+from actions.flow import CHANNEL, COMPLAINT, COMPLIMENT, EMAIL, PHONE, SERVICE_REQUEST, contact_method
 
 # A text message of two segments holds 306 GSM-7 characters; the summary must fit with room to spare.
 MAX_SUMMARY_CHARS = 300

@@ -68,14 +68,17 @@ def test_start_report_keeps_the_name_in_a_compliment_and_the_earlier_reference()
 
 
 def test_start_report_asks_for_the_story_when_the_message_only_names_the_kind():
-    events = asyncio.run(ActionStartReport().run(CollectingDispatcher(), make_tracker(text="I want to make a complaint"), {}))
+    tracker = make_tracker(text="I want to make a complaint")
+    events = asyncio.run(ActionStartReport().run(CollectingDispatcher(), tracker, {}))
     assert SlotSet("kind", "complaint") in events
     assert _values(events)["description"] is None
 
 
 def test_every_report_gets_its_own_id():
-    run = lambda: _values(asyncio.run(ActionStartReport().run(CollectingDispatcher(), make_tracker(text="hi"), {})))  # noqa: E731
-    assert run()["report_id"] != run()["report_id"]
+    def start():
+        return _values(asyncio.run(ActionStartReport().run(CollectingDispatcher(), make_tracker(text="hi"), {})))
+
+    assert start()["report_id"] != start()["report_id"]
 
 
 def test_is_descriptive():
@@ -146,8 +149,10 @@ def test_a_double_yes_or_a_retry_uses_the_same_key_and_a_new_report_another(monk
         async with FakeBackend() as backend:
             monkeypatch.setenv("INTAKE_BACKEND_URL", backend.url)
             for timestamp in (1.0, 2.0):  # the same report confirmed twice, in two turns
-                await ActionSubmitCase().run(CollectingDispatcher(), make_tracker(slots=REQUEST, timestamp=timestamp), {})
-            await ActionSubmitCase().run(CollectingDispatcher(), make_tracker(slots={**REQUEST, "report_id": "r9"}), {})
+                tracker = make_tracker(slots=REQUEST, timestamp=timestamp)
+                await ActionSubmitCase().run(CollectingDispatcher(), tracker, {})
+            another = make_tracker(slots={**REQUEST, "report_id": "r9"})
+            await ActionSubmitCase().run(CollectingDispatcher(), another, {})
             return backend
 
     backend = asyncio.run(scenario())
