@@ -90,9 +90,10 @@ def phone_number(text: str) -> Optional[str]:
     return digits
 
 
-def format_phone(digits: str) -> str:
-    """Return 10 digits as 416-555-0123."""
-    return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
+def format_phone(number: str) -> str:
+    """Return a phone number as 416-555-0123 (or as given, when it is not a North American number)."""
+    digits = phone_number(number)
+    return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}" if digits else number
 
 
 def email_address(text: str) -> Optional[str]:

@@ -135,7 +135,8 @@ def _contact_details(slots: Mapping[str, Any], callback: bool, kind: str) -> Dic
     """Return how to reach the resident, only as far as they agreed to it (`contact`, shaped as Open311's)."""
     if callback:
         return {"callback_requested": True,
-                "contact": {"method": "phone", "phone": slots.get("contact_phone"), "consent": True}}
+                "contact": {"method": "phone", "phone": phone_number(slots.get("contact_phone") or ""),
+                            "consent": True}}
     if kind == COMPLIMENT and not slots.get("hear_back"):
         return {"contact": {"method": ANONYMOUS}}
     method = contact_method(slots) or ANONYMOUS
@@ -143,7 +144,7 @@ def _contact_details(slots: Mapping[str, Any], callback: bool, kind: str) -> Dic
         return {"contact": {"method": ANONYMOUS, "consent": False}}
     contact: Dict[str, Any] = {"method": method, "consent": True}
     if method == "phone":
-        contact["phone"] = slots.get("contact_phone")
+        contact["phone"] = phone_number(slots.get("contact_phone") or "") or slots.get("contact_phone")
     if method == "email":
         contact["email"] = slots.get("contact_email")
     return {"contact": contact}

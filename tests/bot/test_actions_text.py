@@ -6,7 +6,7 @@ import pytest
 from bot_testing import catalog_json, plain_language_problems
 
 from actions import complaint_category
-from actions.answers import email_address, is_unknown, numbered_choice, phone_number, reference_in, yes_or_no
+from actions.answers import email_address, format_phone, is_unknown, numbered_choice, phone_number, reference_in, yes_or_no
 from actions.catalog import Catalog
 from actions.repeat_report import is_repeat
 from actions.summary import change_target, gsm_safe, summary_text
@@ -31,6 +31,7 @@ def test_numbers_names_and_references():
     assert numbered_choice("2", 4) == 1 and numbered_choice("option 3", 4) == 2 and numbered_choice("9", 4) is None
     assert phone_number("+1 (416) 555-0123") == "4165550123"
     assert phone_number("123") is None and phone_number("0165550123") is None
+    assert format_phone("4165550123") == format_phone("(416) 555 0123") == "416-555-0123"
     assert email_address("it's jo.smith@example.ca thanks") == "jo.smith@example.ca"
     assert email_address("jo at example dot com") is None
     assert reference_in("ref: c 9mpx3tr") == "C-9MPX3TR" and reference_in("pothole") is None
