@@ -10,6 +10,7 @@ import argparse
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 BOT_BIN = ROOT / ".venvs" / "bot" / "bin"
@@ -27,21 +28,23 @@ BACKEND_BIN = ROOT / ".venvs" / "backend" / "bin"
 SECRET_NAMES = ("INTAKE_STAFF_TOKEN", "INTAKE_ACTIONS_TOKEN", "INTAKE_TELEGRAM_SECRET_TOKEN", "INTAKE_RASA_TOKEN")
 
 
-def load_or_create_secrets(var_dir: Path) -> Dict[str, str]:
+def load_or_create_secrets(
+    var_dir: Path, names: Sequence[str] = SECRET_NAMES, filename: str = "secrets.env"
+) -> Dict[str, str]:
     """Return the tokens the services share, generating any that are missing into var/secrets.env (mode 600)."""
-    path = var_dir / "secrets.env"
+    path = var_dir / filename
     values: Dict[str, str] = {}
     if path.exists():
         for line in path.read_text().splitlines():
             name, sep, value = line.partition("=")
-            if sep and name.strip() in SECRET_NAMES:
+            if sep and name.strip() in names:
                 values[name.strip()] = value.strip()
-    for name in SECRET_NAMES:
+    for name in names:
         if os.environ.get(name):
             values[name] = os.environ[name]
         values.setdefault(name, secrets.token_urlsafe(32))
     var_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"{name}={values[name]}\n" for name in SECRET_NAMES))
+    path.write_text("".join(f"{name}={values[name]}\n" for name in names))
     path.chmod(0o600)
     return values
 
@@ -96,6 +99,8 @@ class Stack:
         env["INTAKE_BACKEND_URL"] = self.backend_url
         env["INTAKE_RASA_URL"] = self.rasa_url
         env["INTAKE_RASA_PUBLIC_URL"] = env.get("INTAKE_RASA_PUBLIC_URL") or self.rasa_url
+        # rasa-sdk's action server listens on every interface unless told otherwise.
+        env.setdefault("SANIC_HOST", self.host)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
         env["PYTHONPATH"] = str(ROOT)
@@ -175,6 +180,13 @@ class Stack:
 
 
 def _answers(url: str) -> bool:
+    if url.startswith("tcp://"):  # a server that speaks no HTTP (PostgreSQL, Redis): ready when it accepts
+        host, _, port = url[len("tcp://"):].rpartition(":")
+        try:
+            with socket.create_connection((host, int(port)), timeout=2):
+                return True
+        except OSError:
+            return False
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return response.status == 200

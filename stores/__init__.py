@@ -1,0 +1,1 @@
+"""Stores Rasa loads from its endpoints file: the conversation (tracker) store, made safe for database faults."""
