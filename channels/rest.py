@@ -17,7 +17,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.limits import RateLimiter
+from channels import replies
+from channels.limits import RateLimiter, Verdict, client_address
 from channels.state import shared_state
 from channels.turn import Incoming, Turns
 
@@ -36,8 +37,10 @@ def _bad_request(detail: str) -> HTTPResponse:
 class ResidentRestInput(InputChannel):
     """Receive a resident's message as JSON `{"sender": ..., "message": ...}` and answer with the bot's replies."""
 
-    def __init__(self, turns: Optional[Turns] = None) -> None:
+    def __init__(self, turns: Optional[Turns] = None, per_address: Optional[RateLimiter] = None) -> None:
         self.turns = turns or Turns(self.name(), shared_state(), RateLimiter.from_env(), options_by_number=False)
+        # Anyone can call this webhook, with any sender id: the client's address is limited too.
+        self.per_address = per_address or RateLimiter.per_address_from_env()
 
     @classmethod
     def name(cls) -> Text:
@@ -56,6 +59,8 @@ class ResidentRestInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            if self.per_address.check(client_address(request)) is not Verdict.ALLOW:
+                return response.json([{"text": replies.TOO_FAST}], status=429)
             try:
                 body = request.json
             except Exception:  # sanic raises its own error types for undecodable bodies

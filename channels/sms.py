@@ -33,7 +33,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from channels import replies
-from channels.limits import RateLimiter, RecentIds, Verdict
+from channels.limits import RateLimiter, RecentIds, Verdict, client_address
 from channels.options import numbered_prompt, options_from_buttons
 from channels.state import ChannelState, shared_state
 from channels.turn import Incoming, PushOutput, Turns
@@ -130,6 +130,7 @@ class SmsInput(InputChannel):
         )
         self.validator = RequestValidator(settings.auth_token) if settings.auth_token else None
         self.recent = RecentIds()
+        self.refused = RateLimiter.per_address_from_env()
         if not settings.configured:
             logger.warning("the sms channel refuses every request: set INTAKE_TWILIO_ACCOUNT_SID and _AUTH_TOKEN")
         elif not settings.webhook_url:
@@ -172,6 +173,9 @@ class SmsInput(InputChannel):
                 return response.text("The text message channel is not configured.", status=503)
             form = twilio_form(request)
             if not self.is_signed(request, form):
+                # Twilio's own requests are limited per resident; a client sending unsigned ones, per address.
+                if self.refused.check(client_address(request)) is not Verdict.ALLOW:
+                    return response.text("Too many requests", status=429)
                 logger.warning("sms webhook refused a request without a valid Twilio signature")
                 return response.text("Forbidden", status=403)
             number, ours = form.get("From"), form.get("To")

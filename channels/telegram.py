@@ -30,13 +30,16 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from channels import replies
 from channels.delivery import Failure, RetryPolicy, deliver
-from channels.limits import RateLimiter, RecentIds
+from channels.limits import RateLimiter, RecentIds, Verdict, client_address
 from channels.options import options_from_buttons
 from channels.segments import split_text
 from channels.state import ChannelState, shared_state
 from channels.turn import Incoming, PushOutput, Turns
 
 logger = logging.getLogger(__name__)
+# python-telegram-bot calls the Bot API through httpx, which logs every request's URL at INFO: the URL holds the
+# bot's token.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DEFAULT_API_URL = "https://api.telegram.org"
@@ -125,6 +128,7 @@ class TelegramInput(InputChannel):
         self.turns = Turns(self.name(), self.state, limiter or RateLimiter.from_env(), options_by_number=False)
         self.policy = policy
         self.recent = RecentIds()
+        self.refused = RateLimiter.per_address_from_env()
         self.bot = Bot(
             settings.bot_token or "unconfigured",
             base_url=f"{settings.api_url.rstrip('/')}/bot",
@@ -197,6 +201,10 @@ class TelegramInput(InputChannel):
             if not self.settings.configured:
                 return response.text("The Telegram channel is not configured.", status=503)
             if not self.has_secret(request):
+                # Telegram's own requests are limited per resident; a client sending ones without the secret, per
+                # address.
+                if self.refused.check(client_address(request)) is not Verdict.ALLOW:
+                    return response.text("Too many requests", status=429)
                 logger.warning("telegram webhook refused a request without the secret token")
                 return response.text("Forbidden", status=403)
             try:
