@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import math
 import os
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
@@ -107,6 +108,40 @@ def incoming_from(message: Message, sender_id: str) -> Incoming:
             attachments.append({"telegram_file_id": item.file_id, "content_type": item.mime_type or ""})
     return Incoming(sender_id=sender_id, text=text, command=command, attachments=tuple(attachments),
                     metadata=metadata)
+
+
+def _is(value: Any, *types: type) -> bool:
+    # bool is an int to Python; none of Telegram's ids or coordinates is one.
+    return isinstance(value, types) and not isinstance(value, bool)
+
+
+def _text_or_none(*values: Any) -> bool:
+    return all(value is None or isinstance(value, str) for value in values)
+
+
+def well_formed(update: Update) -> bool:
+    """Say whether the fields this channel reads have the types Telegram gives them (the library checks none)."""
+    if not _is(update.update_id, int):
+        return False
+    for message in (update.message, update.edited_message):
+        if message is None:
+            continue
+        if message.chat is None or not _is(message.chat.id, int) or not isinstance(message.chat.type, str):
+            return False
+        if not _text_or_none(message.text, message.caption):
+            return False
+        if message.location and not all(_is(v, int, float) and math.isfinite(v)
+                                        for v in (message.location.latitude, message.location.longitude)):
+            return False
+        if message.venue and not _text_or_none(message.venue.title, message.venue.address):
+            return False
+        if message.contact and not _text_or_none(message.contact.phone_number):
+            return False
+        files = [*(message.photo or ()), message.document, message.video, message.voice, message.audio]
+        if not all(isinstance(f.file_id, str) and _text_or_none(getattr(f, "mime_type", None))
+                   for f in files if f is not None):
+            return False
+    return True
 
 
 def _text_and_buttons(message: Dict[str, Any]) -> Tuple[str, List[Dict[str, Any]]]:
@@ -212,7 +247,7 @@ class TelegramInput(InputChannel):
                 update = Update.de_json(body, self.bot) if isinstance(body, dict) else None
             except Exception:  # a body Telegram would never send; nothing to answer
                 update = None
-            if update is None:
+            if update is None or not well_formed(update):
                 return response.text("Send a Telegram Update as JSON.", status=400)
             if not self.recent.seen(update.update_id):
                 await self.handle(update, on_new_message)
