@@ -83,7 +83,7 @@ async def ask_service_extra(dispatcher: CollectingDispatcher, tracker: Tracker) 
 async def ask_contact_method(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
     """Show the notice of collection, then ask how to reach the resident."""
     events = notice_first(dispatcher, tracker)
-    dispatcher.utter_message(response="utter_ask_contact_method")
+    dispatcher.utter_message(response="utter_request_contact_method")
     return events
 
 
@@ -91,21 +91,21 @@ async def ask_contact_phone(dispatcher: CollectingDispatcher, tracker: Tracker) 
     """Ask for a phone number (the notice first, when a call back is the first personal question)."""
     events = notice_first(dispatcher, tracker)
     wanted = tracker.get_slot("callback_wanted")
-    dispatcher.utter_message(response="utter_ask_callback_phone" if wanted else "utter_ask_contact_phone")
+    dispatcher.utter_message(response="utter_ask_callback_phone" if wanted else "utter_request_contact_phone")
     return events
 
 
 async def ask_contact_email(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
     """Ask for an email address."""
     events = notice_first(dispatcher, tracker)
-    dispatcher.utter_message(response="utter_ask_contact_email")
+    dispatcher.utter_message(response="utter_request_contact_email")
     return events
 
 
 async def ask_consent(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
     """Ask for consent to contact (the notice first, when the details were given unasked)."""
     events = notice_first(dispatcher, tracker)
-    dispatcher.utter_message(response="utter_ask_consent")
+    dispatcher.utter_message(response="utter_request_consent")
     return events
 
 
@@ -115,7 +115,7 @@ async def ask_confirmed(dispatcher: CollectingDispatcher, tracker: Tracker) -> L
         dispatcher.utter_message(response="utter_ask_what_to_change")
         return []
     dispatcher.utter_message(text=summary_text(tracker.slots, await catalog.load()))
-    dispatcher.utter_message(response="utter_ask_confirmed")
+    dispatcher.utter_message(response="utter_request_confirmed")
     return []
 
 

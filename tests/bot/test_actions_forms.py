@@ -104,7 +104,7 @@ def test_the_form_asks_the_next_question_itself_when_its_words_are_made_here(kno
     events = asyncio.run(ValidateReportForm().run(dispatcher, tracker, domain()))
     assert events[-2]["name"] == "requested_slot" and events[-2]["value"] == "contact_method"
     assert events[-1]["name"] == "notice_shown"
-    assert [m["response"] for m in dispatcher.messages] == ["utter_notice_of_collection", "utter_ask_contact_method"]
+    assert [m["response"] for m in dispatcher.messages] == ["utter_notice_of_collection", "utter_request_contact_method"]
 
 
 def test_an_interruption_is_left_to_the_rules(known_catalog):
@@ -287,7 +287,7 @@ def test_the_read_back_and_after_a_no_just_the_question(known_catalog):
     slots = {"kind": "service_request", "description": "Pothole", "location": "Queen St", "contact_method": "channel"}
     messages, _ = _ask(ask_confirmed, slots)
     assert messages[0]["text"].startswith("Here is your request:\nWhat: Pothole\nWhere: Queen St")
-    assert messages[1]["response"] == "utter_ask_confirmed"
+    assert messages[1]["response"] == "utter_request_confirmed"
     messages, _ = _ask(ask_confirmed, {**slots, "change_requested": True})
     assert [m["response"] for m in messages] == ["utter_ask_what_to_change"]
 
@@ -327,3 +327,18 @@ def test_a_mistyped_reference_gets_help_not_a_search(monkeypatch, backend_env):
     assert result["status_reference"] is None and responses == ["utter_reference_mistyped"]
     result, responses = _status(monkeypatch, "status_reference", "my bin", {}, FakeBackend(), "owner")
     assert responses == ["utter_reference_shape"]
+
+
+def test_questions_asked_by_the_validation_action_have_no_response_rasa_would_ask_too():
+    """Rasa asks a slot with `utter_ask_<slot>` (or `utter_ask_report_form_<slot>`) when one exists: such a
+    response for a question the validation action asks itself would put the question twice in one turn."""
+    from actions.questions import QUESTIONS
+
+    names = set()
+    for path in (ROOT / "bot" / "domain").glob("*.yml"):
+        names |= set((yaml.safe_load(path.read_text()).get("responses") or {}))
+        names |= set((yaml.safe_load(path.read_text()).get("actions") or []))
+    clashes = [f"{prefix}{slot}" for slot in QUESTIONS for prefix in
+               ("utter_ask_", "utter_ask_report_form_", "action_ask_", "action_ask_report_form_")
+               if f"{prefix}{slot}" in names]
+    assert clashes == []

@@ -16,8 +16,17 @@ def joined(replies: List[str]) -> str:
     return " ".join(replies).lower()
 
 
+class CarefulResident(Resident):
+    """A resident who also checks that no turn says the same thing twice."""
+
+    def say(self, text: str) -> List[str]:
+        replies = super().say(text)
+        assert len(replies) == len(set(replies)), replies
+        return replies
+
+
 def test_a_complaint_asks_only_what_is_missing_then_reads_back_and_changes_one_part(stack):
-    resident = Resident(stack, "e2e-conv-complaint")
+    resident = CarefulResident(stack, "e2e-conv-complaint")
     first = "The by-law officer who came to my door was incredibly rude and wouldn't listen to a word I said"
     assert "where" in joined(resident.say(first))
     assert "when did it happen" in joined(resident.say("45 Elm Street"))
@@ -60,7 +69,7 @@ def test_a_complaint_asks_only_what_is_missing_then_reads_back_and_changes_one_p
 
 
 def test_a_compliment_is_passed_on_and_anonymous_when_no_reply_is_wanted(stack):
-    resident = Resident(stack, "e2e-conv-compliment")
+    resident = CarefulResident(stack, "e2e-conv-compliment")
     replies = resident.say("I want to compliment the 311 agent who helped me this morning, she was so patient")
     asked = joined(replies)
     while "hear back" not in asked:  # who, what, where and when: only those the first message did not say
@@ -82,7 +91,7 @@ def test_a_compliment_is_passed_on_and_anonymous_when_no_reply_is_wanted(stack):
 
 
 def test_a_service_request_asks_the_catalogs_extra_questions(stack):
-    resident = Resident(stack, "e2e-conv-request")
+    resident = CarefulResident(stack, "e2e-conv-request")
     assert "where is it" in joined(resident.say("my green bin wasnt picked up this week"))
     replies = resident.say("14 Maple Ave")
     assert "what was missed?" in joined(replies) and "3 green bin" in joined(replies), replies
@@ -175,7 +184,7 @@ def test_an_emergency_gets_911_first_and_stops_the_report(stack):
 
 
 def test_asking_for_a_person_gives_311_and_a_call_back_case(stack):
-    resident = Resident(stack, "e2e-conv-person")
+    resident = CarefulResident(stack, "e2e-conv-person")
     resident.say("the streetlight in front of my house is out")
     replies = resident.say("can i speak to a human")
     assert "call 311" in joined(replies) and "call you back" in joined(replies), replies
@@ -191,7 +200,7 @@ def test_asking_for_a_person_gives_311_and_a_call_back_case(stack):
 
 
 def test_three_failed_answers_offer_a_person_instead_of_looping(stack):
-    resident = Resident(stack, "e2e-conv-stuck")
+    resident = CarefulResident(stack, "e2e-conv-stuck")
     resident.say("the streetlight in front of my house is out")
     assert "how should we reach you" in joined(resident.say("88 Harbord St"))
     assert "please say phone, email, here, or none" in joined(resident.say("banana"))
