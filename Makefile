@@ -5,7 +5,7 @@ BOT_PY := .venvs/bot/bin/python
 BACKEND_PY := .venvs/backend/bin/python
 PYTEST_FLAGS ?= -q -p no:cacheprovider
 
-.PHONY: help envs model run test test-backend test-bot classify validate bench-nlu bench-registry bench-staff clean
+.PHONY: help envs model run cluster test test-backend test-bot test-cluster classify validate bench-nlu bench-registry bench-staff bench-scale clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -21,15 +21,22 @@ model: envs ## Train the Rasa model unless one for this exact config, domain and
 run: envs ## Run the whole assistant on this machine: web chat page, backend, action server, Rasa (Ctrl-C stops)
 	@model=$$(scripts/train.sh) && $(BOT_PY) scripts/stack.py --model "$$model"
 
-test: envs model ## Run every test (backend, actions, NLU, end to end)
+cluster: envs ## Run the production profile here: PostgreSQL, Redis, 2 Rasa and 2 action servers behind nginx (Ctrl-C stops)
+	@model=$$(scripts/train.sh) && $(BOT_PY) scripts/cluster.py --model "$$model"
+
+test: envs model ## Run every test (backend, actions, NLU, end to end, faults on the production profile)
 	@$(MAKE) --no-print-directory test-backend
 	@$(MAKE) --no-print-directory test-bot
+	@$(MAKE) --no-print-directory test-cluster
 
 test-backend: envs ## Run the backend's tests, on SQLite and on a throwaway PostgreSQL 15
 	scripts/with_postgres.sh $(BACKEND_PY) -m pytest $(PYTEST_FLAGS) -W error tests/backend
 
 test-bot: model ## Run the bot's tests: actions, channels, classify, and the live stack end to end
 	INTAKE_CHROMIUM=$$(scripts/ensure_chromium.sh) INTAKE_MODEL=$$(scripts/train.sh) $(BOT_PY) -m pytest $(PYTEST_FLAGS) --timeout 900 tests/bot tests/e2e
+
+test-cluster: model ## Fault tests on the production profile: Rasa server killed, backend down, PostgreSQL and actions restarted
+	INTAKE_MODEL=$$(scripts/train.sh) $(BOT_PY) -m pytest $(PYTEST_FLAGS) --timeout 900 tests/cluster
 
 classify: model ## Classify messages from stdin, one per line, printing one JSON object per line
 	@$(BOT_PY) scripts/classify.py --model "$$(scripts/train.sh)"
@@ -45,6 +52,9 @@ bench-registry: envs ## Benchmark the case registry under concurrent writers, on
 
 bench-staff: envs ## Time the staff case list, filters and analytics at 100,000 cases, on SQLite and PostgreSQL
 	scripts/with_postgres.sh $(BACKEND_PY) benchmarks/staff_list.py
+
+bench-scale: model ## 200 concurrent conversations through nginx to 2 Rasa servers, then to 1: speed, checks, memory
+	$(BOT_PY) benchmarks/scale.py --model "$$(scripts/train.sh)"
 
 clean: ## Remove environments, models, caches and the local database
 	rm -rf .venvs models .rasa var build

@@ -362,10 +362,10 @@ class Cluster(Stack):
 
     def memory(self) -> Dict[str, int]:
         """Return each server's resident memory in bytes, with its child processes (workers, PostgreSQL's)."""
-        return {s.name: _tree_rss(s.process.pid) for s in self.services if s.process and s.process.poll() is None}
+        return {s.name: process_tree_rss(s.process.pid) for s in self.services if s.process and s.process.poll() is None}
 
 
-def _tree_rss(pid: int) -> int:
+def process_tree_rss(pid: int) -> int:
     """Return the resident memory of a process and all its descendants, in bytes (from /proc)."""
     children: Dict[int, List[int]] = {}
     for entry in Path("/proc").iterdir():
