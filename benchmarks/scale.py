@@ -24,7 +24,6 @@ import shutil
 import sys
 import tempfile
 import threading
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path

@@ -362,7 +362,8 @@ class Cluster(Stack):
 
     def memory(self) -> Dict[str, int]:
         """Return each server's resident memory in bytes, with its child processes (workers, PostgreSQL's)."""
-        return {s.name: process_tree_rss(s.process.pid) for s in self.services if s.process and s.process.poll() is None}
+        running = [s for s in self.services if s.process and s.process.poll() is None]
+        return {s.name: process_tree_rss(s.process.pid) for s in running}  # type: ignore[union-attr]
 
 
 def process_tree_rss(pid: int) -> int:

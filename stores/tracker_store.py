@@ -37,7 +37,8 @@ MAX_PAUSE_SECONDS = 2.0
 
 
 def is_unreachable(error: BaseException) -> bool:
-    """Say whether a database error means the server could not be reached (worth waiting for), not a bad query."""
+    """Say whether a database error is worth waiting out: a dropped connection, or what the DB-API calls an
+    operational error (the server went away, is starting or shutting down, the file is locked), not a bad query."""
     if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
         return True
     return isinstance(error, (exc.OperationalError, exc.InterfaceError))
