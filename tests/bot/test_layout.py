@@ -24,9 +24,11 @@ def imported_packages(folder: str) -> Iterator[tuple[Path, str]]:
 @pytest.mark.parametrize(
     "folder, forbidden",
     [
-        ("backend", {"rasa", "rasa_sdk", "actions", "channels"}),
-        ("actions", {"backend", "rasa", "channels"}),
-        ("channels", {"backend", "actions", "rasa_sdk"}),
+        ("backend", {"rasa", "rasa_sdk", "actions", "channels", "nlu_components", "stores"}),
+        ("actions", {"backend", "rasa", "channels", "nlu_components", "stores"}),
+        ("channels", {"backend", "actions", "rasa_sdk", "nlu_components", "stores"}),
+        ("nlu_components", {"backend", "actions", "channels", "rasa_sdk", "stores"}),
+        ("stores", {"backend", "actions", "channels", "rasa_sdk", "nlu_components"}),
     ],
 )
 def test_no_import_against_the_direction(folder: str, forbidden: Set[str]) -> None:
