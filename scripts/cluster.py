@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stack import BACKEND_BIN, BOT_BIN, ROOT, Service, Stack, _answers, load_or_create_secrets  # noqa: E402
+from stack import BACKEND_BIN, BOT_BIN, ROOT, Service, Stack, _answers, load_or_create_secrets, serve  # noqa: E402
 
 DEPLOY = ROOT / "deploy"
 ENDPOINTS = DEPLOY / "endpoints.production.yml"
@@ -405,37 +405,21 @@ def main(argv: Optional[List[str]] = None) -> int:
         backend_workers=args.backend_workers,
         web_origins=[o.strip() for o in os.environ.get("INTAKE_WEB_ORIGINS", "").split(",") if o.strip()],
     )
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    print(f"==> starting PostgreSQL, Redis, the backend, {args.actions} action servers, {args.rasa} Rasa servers "
-          "and nginx (loading the model takes a minute or two)", flush=True)
-    try:
-        cluster.start()
-        cluster.wait_until_ready()
-        print(
-            f"\nThe cluster is running. Data and logs are in {cluster.var_dir}.\n"
+    return serve(
+        cluster,
+        starting=f"PostgreSQL, Redis, the backend, {args.actions} action servers, {args.rasa} Rasa servers and nginx "
+        "(loading the model takes a minute or two)",
+        banner=lambda: (
+            f"The cluster is running. Data and logs are in {cluster.var_dir}.\n"
             f"  Web chat page and staff pages: {cluster.rasa_url}/\n"
             f"  Webhooks:        {cluster.rasa_url}/webhooks/{{rest,web,sms,telegram}}/webhook\n"
             f"  Rasa servers:    {', '.join(str(p) for p in cluster.rasa_ports)} (Rasa's API through "
             f"{cluster.api_url}, token in {cluster.var_dir / 'secrets.env'})\n"
             f"  Action servers:  {', '.join(str(p) for p in cluster.action_ports)}; backend: {cluster.backend_url}\n"
-            f"  PostgreSQL:      {cluster.host}:{cluster.postgres_port}; Redis: {cluster.host}:{cluster.redis_port}\n"
-            "Press Ctrl-C to stop.",
-            flush=True,
-        )
-        while all(s.process and s.process.poll() is None for s in cluster.services):
-            time.sleep(1)
-        dead = [s.name for s in cluster.services if s.process and s.process.poll() is not None]
-        print(f"error: {', '.join(dead)} stopped unexpectedly; see {cluster.log_dir}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\n==> stopping", flush=True)
-        return 0
-    except (RuntimeError, subprocess.CalledProcessError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    finally:
-        cluster.stop()
+            f"  PostgreSQL:      {cluster.host}:{cluster.postgres_port}; Redis: {cluster.host}:{cluster.redis_port}"
+        ),
+        log_dir=cluster.log_dir,
+    )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 BOT_BIN = ROOT / ".venvs" / "bot" / "bin"
@@ -207,33 +207,41 @@ def main(argv: Optional[List[str]] = None) -> int:
         rasa_port=int(os.environ.get("INTAKE_RASA_PORT", "5005")),
         web_origins=[o.strip() for o in os.environ.get("INTAKE_WEB_ORIGINS", "").split(",") if o.strip()],
     )
-    # Ctrl-C and SIGTERM both stop everything, even when started from a shell that ignores SIGINT.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    print("==> starting the backend, the action server and Rasa (loading the model takes about 30 s)", flush=True)
-    try:
-        stack.start()
-        stack.wait_until_ready()
-        print(
-            f"\nThe assistant is running. Logs are in {stack.var_dir / 'log'}.\n"
+    return serve(
+        stack,
+        starting="the backend, the action server and Rasa (loading the model takes about 30 s)",
+        banner=lambda: (
+            f"The assistant is running. Logs are in {stack.var_dir / 'log'}.\n"
             f"  Web chat page:   {stack.backend_url}/\n"
             f"  Backend API:     {stack.backend_url}/docs (staff token in {stack.var_dir / 'secrets.env'})\n"
             f"  Rasa REST:       {stack.rasa_url}/webhooks/rest/webhook\n"
             f"  SMS (Twilio):    {stack.rasa_url}/webhooks/sms/webhook\n"
             f"  Telegram:        {stack.rasa_url}/webhooks/telegram/webhook\n"
-            f"  Action server:   http://{stack.host}:{stack.actions_port}/health\n"
-            "Press Ctrl-C to stop.",
-            flush=True,
-        )
+            f"  Action server:   http://{stack.host}:{stack.actions_port}/health"
+        ),
+        log_dir=stack.var_dir / "log",
+    )
+
+
+def serve(stack: "Stack", *, starting: str, banner: Callable[[], str], log_dir: Path) -> int:
+    """Start `stack`, print `banner()` once it answers, and run until Ctrl-C, SIGTERM or a server dies; then stop it."""
+    # Ctrl-C and SIGTERM both stop everything, even when started from a shell that ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    print(f"==> starting {starting}", flush=True)
+    try:
+        stack.start()
+        stack.wait_until_ready()
+        print(f"\n{banner()}\nPress Ctrl-C to stop.", flush=True)
         while all(s.process and s.process.poll() is None for s in stack.services):
             time.sleep(1)
         dead = [s.name for s in stack.services if s.process and s.process.poll() is not None]
-        print(f"error: {', '.join(dead)} stopped unexpectedly; see {stack.var_dir / 'log'}", file=sys.stderr)
+        print(f"error: {', '.join(dead)} stopped unexpectedly; see {log_dir}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\n==> stopping", flush=True)
         return 0
-    except RuntimeError as error:
+    except (RuntimeError, subprocess.CalledProcessError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     finally:
