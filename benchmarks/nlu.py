@@ -33,9 +33,9 @@ warnings.filterwarnings("ignore")
 KINDS = ("complaint", "compliment", "service_request", "other")
 HELDOUT = ROOT / "tests" / "data" / "nlu_heldout.yml"
 
-
-def kind_of(intent: str | None) -> str:
-    return intent if intent in KINDS[:3] else "other"
+# The benchmark scores exactly the mapping from intent to kind that `make classify` prints.
+sys.path.insert(0, str(ROOT / "scripts"))
+from classify import kind_of  # noqa: E402
 
 
 def load_heldout(path: Path = HELDOUT) -> List[Tuple[str, str]]:
