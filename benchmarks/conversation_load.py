@@ -44,34 +44,47 @@ BASELINE_DIR = ROOT / "benchmarks" / "baseline_bot"
 REFERENCE_MARK = "reference number is "
 
 # What each resident says first, in turn; then the answers to the questions, found by words in the question.
-# The read-back repeats the other questions' labels ("Where:"), so it is looked for first.
+# The read-back repeats the other questions' labels ("Where:"), so it is looked for first. Places, numbers and
+# details differ from one conversation to the next, as residents' words do (the assistant keeps the vectors of
+# repeated answers such as "yes"; free text must not be served from that cache); short answers stay the same.
 FIRST_MESSAGES = [
-    "The garbage truck driver yelled at me and threw my bin onto the road",
-    "the crew on Elm St was amazing today, they fixed the water main so fast",
-    "big pothole on queen st near spadina",
-    "my green bin wasnt picked up this week",
+    "The garbage truck driver yelled at me on {street} and threw my bin onto the road",
+    "the crew on {street} was amazing today, they fixed the water main in {hours} hours",
+    "big pothole on {street} near {cross}, about {size} cm deep",
+    "my green bin wasnt picked up this week at {number} {street}",
 ]
 ANSWERS: List[Tuple[str, str]] = [
     ("shall i send it", "yes"),
     ("reference number of your first report", "no"),
     ("call you back", "no"),
-    ("who would you like to thank", "the water crew"),
-    ("what happened", "The driver threw my bin on the road"),
-    ("what needs to be fixed", "A big pothole"),
-    ("what did they do", "They fixed the main in two hours"),
+    ("who would you like to thank", "the water crew on {street}"),
+    ("what happened", "The driver threw my bin on the road outside number {number}"),
+    ("what needs to be fixed", "A pothole {size} cm deep in the right lane"),
+    ("what did they do", "They fixed the main in {hours} hours and cleaned up after"),
     ("what was missed", "green bin"),
     ("you can say skip", "skip"),
     ("reply with a number", "not sure"),
-    ("where", "45 Elm Street"),
-    ("when did it happen", "yesterday morning"),
+    ("where", "{number} {street}"),
+    ("when did it happen", "yesterday morning around {hours} o'clock"),
     ("is that right", "yes"),
-    ("put this right", "An apology"),
+    ("put this right", "An apology, and my bin back by the curb at {number}"),
     ("hear back", "no"),
     ("how should we reach you", "phone"),
-    ("phone number", "416-555-0123"),
+    ("phone number", "416-555-{phone}"),
     ("may city staff", "yes"),
     ("make this a complaint", "no"),
 ]
+STREETS = ["Elm Street", "Queen St W", "Dundas St", "Maple Avenue", "Birch Road", "King Street East", "Oak Crescent",
+           "Bathurst St", "Cedar Lane", "Pine Drive", "Willow Way", "Main Street", "College St", "Harbord St"]
+
+
+def details(rng: random.Random) -> Dict[str, Any]:
+    """Return one resident's own place and numbers for the templates above."""
+    street, cross = rng.sample(STREETS, 2)
+    return {"street": street, "cross": cross, "number": rng.randint(1, 2999), "hours": rng.randint(2, 11),
+            "size": rng.randint(5, 40), "phone": f"{rng.randint(0, 9999):04d}"}
+
+
 # The baseline's own training data: greetings, moods, yes and no, goodbyes.
 BASELINE_MESSAGES = ["hi", "I am sad", "yes", "great", "no", "very good", "hello", "I am feeling very bad", "bye"]
 
@@ -120,10 +133,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def next_answer(replies: List[str]) -> Optional[str]:
+def next_answer(replies: List[str], own: Dict[str, Any]) -> Optional[str]:
     """Return the resident's answer to the assistant's last question, or None if it asked nothing we know."""
     text = " ".join(replies).lower()
-    return next((answer for question, answer in ANSWERS if question in text), None)
+    return next((answer.format(**own) for question, answer in ANSWERS if question in text), None)
 
 
 THINK = {"seconds": 0.0}  # the mean pause before each message after the first (--think)
@@ -145,14 +158,15 @@ async def say(session: aiohttp.ClientSession, url: str, conversation: Conversati
 
 async def intake_conversation(session: aiohttp.ClientSession, url: str, conversation: Conversation, first: str) -> None:
     """Report something and answer every question until the reference number comes."""
+    own = details(random.Random(conversation.sender))
     try:
-        replies = await say(session, url, conversation, first)
+        replies = await say(session, url, conversation, first.format(**own))
         for _ in range(20):
             joined = " ".join(replies)
             if REFERENCE_MARK in joined:
                 conversation.reference = joined.split(REFERENCE_MARK, 1)[1][:9]
                 return
-            answer = next_answer(replies)
+            answer = next_answer(replies, own)
             if answer is None:
                 raise RuntimeError(f"unexpected question: {joined[:120]!r}")
             replies = await say(session, url, conversation, answer)

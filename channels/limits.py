@@ -1,13 +1,12 @@
-"""Limits every channel shares: messages a minute per sender and requests a minute per client address, and
-deliveries already seen."""
+"""Limits every channel shares: messages a minute per sender and requests a minute per client address."""
 
 from __future__ import annotations
 
 import os
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from enum import Enum
-from typing import Any, Callable, Deque, Dict, Hashable
+from typing import Any, Callable, Deque, Dict
 
 DEFAULT_PER_MINUTE = 20
 # Requests a minute from one client address. Behind nginx, Rasa learns the address from X-Forwarded-For
@@ -73,20 +72,3 @@ class RateLimiter:
 def client_address(request: Any) -> str:
     """Return a Sanic request's client address: as the proxy in front saw it when one is trusted, else the peer's."""
     return str(request.remote_addr or request.ip or "")
-
-
-class RecentIds:
-    """Remember the last `size` delivery ids, to ignore a platform's retry of a message already handled."""
-
-    def __init__(self, size: int = 4096) -> None:
-        self.size = size
-        self._ids: "OrderedDict[Hashable, None]" = OrderedDict()
-
-    def seen(self, delivery_id: Hashable) -> bool:
-        """Record the id and say whether it was already there."""
-        if delivery_id in self._ids:
-            return True
-        self._ids[delivery_id] = None
-        if len(self._ids) > self.size:
-            self._ids.popitem(last=False)
-        return False

@@ -33,7 +33,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from channels import replies
-from channels.limits import RateLimiter, RecentIds, Verdict, client_address
+from channels.limits import RateLimiter, Verdict, client_address
 from channels.options import numbered_prompt, options_from_buttons
 from channels.state import ChannelState, shared_state
 from channels.turn import Incoming, PushOutput, Turns
@@ -129,7 +129,6 @@ class SmsInput(InputChannel):
             TwilioAccount(settings.account_sid or "", settings.auth_token or "", settings.api_url), self.state
         )
         self.validator = RequestValidator(settings.auth_token) if settings.auth_token else None
-        self.recent = RecentIds()
         self.refused = RateLimiter.per_address_from_env()
         if not settings.configured:
             logger.warning("the sms channel refuses every request: set INTAKE_TWILIO_ACCOUNT_SID and _AUTH_TOKEN")
@@ -182,7 +181,7 @@ class SmsInput(InputChannel):
             if not number or not ours:
                 return response.text("From and To are required.", status=400)
             message_sid = form.get("MessageSid")
-            if not (message_sid and self.recent.seen(message_sid)):
+            if not message_sid or await self.state.first_delivery(f"sms:{message_sid}"):
                 await self.handle(number, ours, form, on_new_message)
             return response.text(str(MessagingResponse()), content_type="text/xml")
 

@@ -5,6 +5,8 @@
 - Attachments waiting for words: a photo sent alone is kept until the resident's next message carries it to Rasa.
 - Reply addresses: which of the city's numbers a resident texted, so that a later message (a staff reply) comes
   from the same number.
+- Deliveries: the ids of the platforms' deliveries (a Twilio MessageSid, a Telegram update_id) of the last two
+  days, so that a delivery the platform retries is answered once, whichever Rasa worker receives it.
 
 Options and waiting attachments expire with the conversation (an hour), opt-outs never. Calls run in a worker
 thread so that a slow disk never blocks the event loop.
@@ -26,6 +28,8 @@ from typing import Any, Dict, List, Optional, Sequence
 DEFAULT_PATH = Path("var") / "channels.db"
 # Matches Rasa's session expiry: options and waiting photos belong to the conversation they were sent in.
 FORGET_AFTER_SECONDS = 3600
+# Twilio and Telegram retry a delivery within minutes to hours; two days covers them with room to spare.
+FORGET_DELIVERIES_AFTER_SECONDS = 2 * 24 * 3600
 MAX_WAITING_ATTACHMENTS = 10
 
 _SCHEMA = """
@@ -35,6 +39,8 @@ CREATE TABLE IF NOT EXISTS reply_addresses (sender_id TEXT PRIMARY KEY, address 
 CREATE TABLE IF NOT EXISTS waiting_attachments (
     sender_id TEXT PRIMARY KEY, attachments TEXT NOT NULL, saved_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS deliveries (delivery_id TEXT PRIMARY KEY, seen_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS deliveries_seen_at ON deliveries (seen_at);
 """
 
 
@@ -103,12 +109,25 @@ class ChannelState:
 
     async def take_attachments(self, sender_id: str) -> List[Dict[str, str]]:
         """Return and forget the attachments waiting for this sender's words."""
+        if not await self._call("SELECT 1 FROM waiting_attachments WHERE sender_id = ?", (sender_id,)):
+            return []  # nearly every message: nothing to write
+        # Taken in one statement, so that two messages arriving together cannot both carry the same photo.
         rows = await self._call(
-            "DELETE FROM waiting_attachments WHERE sender_id = ? AND saved_at > ? RETURNING attachments",
-            (sender_id, time.time() - FORGET_AFTER_SECONDS),
+            "DELETE FROM waiting_attachments WHERE sender_id = ? RETURNING attachments, saved_at", (sender_id,)
         )
-        await self._call("DELETE FROM waiting_attachments WHERE sender_id = ?", (sender_id,))
-        return json.loads(rows[0][0]) if rows else []
+        if not rows:
+            return []
+        attachments, saved_at = rows[0]
+        return json.loads(attachments) if saved_at > time.time() - FORGET_AFTER_SECONDS else []
+
+    async def first_delivery(self, delivery_id: str) -> bool:
+        """Record a platform's delivery id and say whether it is new (False: a retry of a delivery already taken)."""
+        now = time.time()
+        await self._call("DELETE FROM deliveries WHERE seen_at < ?", (now - FORGET_DELIVERIES_AFTER_SECONDS,))
+        rows = await self._call(
+            "INSERT INTO deliveries VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING 1", (delivery_id, now)
+        )
+        return bool(rows)
 
     async def remember_reply_address(self, sender_id: str, address: str) -> None:
         """Record the address (e.g. the city's number) this sender last wrote to."""

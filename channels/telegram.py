@@ -31,7 +31,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from channels import replies
 from channels.delivery import Failure, RetryPolicy, deliver
-from channels.limits import RateLimiter, RecentIds, Verdict, client_address
+from channels.limits import RateLimiter, Verdict, client_address
 from channels.options import options_from_buttons
 from channels.segments import split_text
 from channels.state import ChannelState, shared_state
@@ -162,7 +162,6 @@ class TelegramInput(InputChannel):
         self.state = state or shared_state()
         self.turns = Turns(self.name(), self.state, limiter or RateLimiter.from_env(), options_by_number=False)
         self.policy = policy
-        self.recent = RecentIds()
         self.refused = RateLimiter.per_address_from_env()
         self.bot = Bot(
             settings.bot_token or "unconfigured",
@@ -249,7 +248,7 @@ class TelegramInput(InputChannel):
                 update = None
             if update is None or not well_formed(update):
                 return response.text("Send a Telegram Update as JSON.", status=400)
-            if not self.recent.seen(update.update_id):
+            if await self.state.first_delivery(f"telegram:{update.update_id}"):
                 await self.handle(update, on_new_message)
             return response.text("")
 

@@ -66,7 +66,9 @@ class Turns:
             return TurnResult("too_fast", [reply(sender, replies.TOO_FAST)] if verdict is Verdict.WARN else [])
         if is_too_long(incoming.text):
             return TurnResult("too_long", [reply(sender, replies.TOO_LONG)])
-        text = incoming.command or await self._chosen_option(sender, incoming.text) or clean_message(incoming.text)
+        offered_before = await self.state.offered_options(sender)
+        chosen = chosen_payload(incoming.text, offered_before, by_number=self.options_by_number)
+        text = incoming.command or chosen or clean_message(incoming.text)
         if not text:
             if incoming.attachments:
                 await self.state.keep_attachments(sender, incoming.attachments)
@@ -81,12 +83,10 @@ class Turns:
             UserMessage(text, collector, sender, input_channel=self.channel, metadata=metadata or None)
         )
         offered = [options_from_buttons(m.get("buttons")) for m in collector.messages]
-        await self.state.offer_options(sender, next((o for o in reversed(offered) if o), []))
+        offered_now = next((o for o in reversed(offered) if o), [])
+        if offered_now or offered_before:  # nothing to forget and nothing new: no write
+            await self.state.offer_options(sender, offered_now)
         return TurnResult("answered", collector.messages)
-
-    async def _chosen_option(self, sender: str, text: str) -> Optional[str]:
-        options = await self.state.offered_options(sender)
-        return chosen_payload(text, options, by_number=self.options_by_number)
 
 
 class PushOutput(OutputChannel):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Text, Type
+from typing import Any, Dict, List, Optional, Sequence, Text, Tuple, Type
 
 import numpy as np
 import scipy.sparse
@@ -37,23 +37,31 @@ class Block:
     width: int
     idf: Optional[np.ndarray]  # None for dense features
 
-    def weigh(self, rows: List[Any]) -> scipy.sparse.csr_matrix:
-        """Return the rows (one feature matrix or None per message) weighted and scaled to unit length."""
-        matrix = _stack(rows, self.width)
+    def weigh_row(self, row: Any) -> Tuple[np.ndarray, np.ndarray]:
+        """Return one message's features (a 1-row matrix, or None) as column indices and values, weighted and
+        scaled to unit length."""
+        if row is None:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        if scipy.sparse.issparse(row):
+            row = scipy.sparse.csr_matrix(row)
+            row.sum_duplicates()
+            indices, values = row.indices.astype(np.int64), row.data.astype(np.float64)
+        else:
+            values = np.asarray(row, dtype=np.float64).ravel()
+            indices = np.flatnonzero(values)
+            values = values[indices]
         if self.idf is not None:
-            matrix = matrix.copy()
-            matrix.data = (1.0 + np.log(np.maximum(matrix.data, 1e-12))) * self.idf[matrix.indices]
-        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        return scipy.sparse.diags(1.0 / norms) @ matrix
+            values = (1.0 + np.log(np.maximum(values, 1e-12))) * self.idf[indices]
+        norm = np.sqrt(values @ values)
+        return indices, values / norm if norm else values
 
-
-def _stack(rows: List[Any], width: int) -> scipy.sparse.csr_matrix:
-    """Return one sparse row per message (zeros where a message has no such feature)."""
-    blank = scipy.sparse.csr_matrix((1, width))
-    return scipy.sparse.vstack(
-        [scipy.sparse.csr_matrix(row) if row is not None else blank for row in rows], format="csr"
-    )
+    def weigh(self, rows: List[Any]) -> scipy.sparse.csr_matrix:
+        """Return the rows (one feature matrix or None per message) weighted, one sparse row per message."""
+        weighed = [self.weigh_row(row) for row in rows]
+        indptr = np.cumsum([0] + [len(indices) for indices, _ in weighed])
+        indices = np.concatenate([indices for indices, _ in weighed])
+        values = np.concatenate([values for _, values in weighed])
+        return scipy.sparse.csr_matrix((values, indices, indptr), shape=(len(rows), self.width))
 
 
 def sentence_features(message: Message) -> Dict[str, Any]:
@@ -118,8 +126,24 @@ class IntakeIntentClassifier(IntentClassifier, GraphComponent):
         parts = []
         for block in self.blocks:
             weighted = block.weigh([f.get(block.origin) for f in found])
-            parts.append(weighted if block.idf is not None else weighted * self.config["dense_weight"])
+            parts.append(weighted * self._block_weight(block))
         return scipy.sparse.hstack(parts, format="csr")
+
+    def _block_weight(self, block: Block) -> float:
+        return 1.0 if block.idf is not None else float(self.config["dense_weight"])
+
+    def _scores(self, message: Message) -> np.ndarray:
+        # One message's row of `_matrix(...) @ coef.T`, without building the matrix (a turn has one message).
+        assert self.coef is not None and self.intercept is not None
+        found = sentence_features(message)
+        scores = np.array(self.intercept, dtype=np.float64)
+        offset = 0
+        for block in self.blocks:
+            indices, values = block.weigh_row(found.get(block.origin))
+            if len(indices):
+                scores += (self.coef[:, offset + indices] @ values) * self._block_weight(block)
+            offset += block.width
+        return scores
 
     def train(self, training_data: TrainingData) -> Resource:
         """Learn the IDF weights and the regression from the examples that have an intent."""
@@ -148,8 +172,8 @@ class IntakeIntentClassifier(IntentClassifier, GraphComponent):
             width = sample.shape[-1]
             idf = None
             if scipy.sparse.issparse(sample):
-                counts = _stack([f.get(origin) for f in found], width)
-                document_frequency = np.bincount(counts.indices, minlength=width)
+                columns = [scipy.sparse.csr_matrix(f[origin]).indices for f in found if origin in f]
+                document_frequency = np.bincount(np.concatenate([np.unique(c) for c in columns]), minlength=width)
                 # Smoothed IDF, as scikit-learn computes it: words in every example weigh 1, rare ones more.
                 idf = np.log((1 + len(examples)) / (1 + document_frequency)) + 1.0
             blocks.append(Block(origin=origin, width=width, idf=idf))
@@ -157,8 +181,7 @@ class IntakeIntentClassifier(IntentClassifier, GraphComponent):
 
     def predict_proba(self, messages: Sequence[Message]) -> np.ndarray:
         """Return each message's probability for every intent in `self.classes`."""
-        assert self.coef is not None and self.intercept is not None
-        scores = np.asarray(self._matrix(messages) @ self.coef.T) + self.intercept
+        scores = np.stack([self._scores(message) for message in messages])
         if scores.shape[1] == 1:  # two intents: scikit-learn keeps one column, for the second class
             positive = 1.0 / (1.0 + np.exp(-scores[:, 0]))
             return np.stack([1.0 - positive, positive], axis=1)

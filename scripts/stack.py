@@ -57,6 +57,7 @@ class Service:
     command: List[str]
     ready_url: str
     process: Optional[subprocess.Popen] = None
+    env: Dict[str, str] = field(default_factory=dict)  # settings for this server only
 
 
 @dataclass
@@ -93,6 +94,8 @@ class Stack:
         env.setdefault("INTAKE_DATABASE_URL", f"sqlite:///{self.database_path}")
         env.setdefault("INTAKE_CHANNEL_STATE_PATH", str(self.var_dir / "channels.db"))
         env.setdefault("INTAKE_TRACKER_SQLITE_PATH", str(self.database_path))
+        # The conversation locks the Rasa workers share (stores/lock_store.py); they live only as long as the server.
+        env.setdefault("INTAKE_LOCK_SQLITE_PATH", str(self.var_dir / "locks.db"))
         # The action server's durable outbox for cases the backend could not take (actions/outbox.py).
         env.setdefault("INTAKE_OUTBOX_PATH", str(self.var_dir / "outbox.db"))
         env["INTAKE_ACTION_SERVER_URL"] = f"http://{self.host}:{self.actions_port}/webhook"
@@ -102,9 +105,22 @@ class Stack:
         # rasa-sdk's action server listens on every interface unless told otherwise.
         env.setdefault("SANIC_HOST", self.host)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        # One message's matrix products are small: extra BLAS threads only spin, taking a core from another worker.
+        env.setdefault("OPENBLAS_NUM_THREADS", "1")
         env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
         env["PYTHONPATH"] = str(ROOT)
         return env
+
+    def rasa_workers(self) -> int:
+        """Return how many Rasa worker processes to run: INTAKE_RASA_WORKERS, else one per core up to 2 (each holds
+        the model, about 800 MB)."""
+        configured = self.settings.get("INTAKE_RASA_WORKERS") or os.environ.get("INTAKE_RASA_WORKERS", "")
+        if configured.strip():
+            workers = int(configured)
+            if workers < 1:
+                raise ValueError("INTAKE_RASA_WORKERS must be 1 or more")
+            return workers
+        return max(1, min(2, os.cpu_count() or 1))
 
     def _origins(self) -> List[str]:
         # The backend's own page, plus the city pages that embed the chat widget (INTAKE_WEB_ORIGINS).
@@ -120,6 +136,8 @@ class Stack:
         self.migrate(env)
         log_dir = self.var_dir / "log"
         log_dir.mkdir(parents=True, exist_ok=True)
+        for leftover in Path(env["INTAKE_LOCK_SQLITE_PATH"]).parent.glob(Path(env["INTAKE_LOCK_SQLITE_PATH"]).name + "*"):
+            leftover.unlink()  # tickets of a server that stopped without cleaning up
         self.services = [
             Service(
                 "backend",
@@ -140,12 +158,18 @@ class Stack:
                  "--enable-api", f"--auth-token={env['INTAKE_RASA_TOKEN']}",
                  "--cors", *self._origins()],
                 f"{self.rasa_url}/webhooks/rest/",
+                env={
+                    # Rasa's workers share the port; each takes a connection when it is free. Without keep-alive a
+                    # resident's next message goes to whichever worker is free then, not back to a busy one.
+                    "SANIC_WORKERS": str(self.rasa_workers()),
+                    "SANIC_KEEP_ALIVE": "false",
+                },
             ),
         ]
         for service in self.services:
             log = open(log_dir / f"{service.name}.log", "ab")
             service.process = subprocess.Popen(
-                service.command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                service.command, cwd=ROOT, env={**env, **service.env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
 
     def wait_until_ready(self, timeout: float = 240.0) -> None:

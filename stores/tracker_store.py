@@ -12,6 +12,13 @@ cannot be reached it waits for it (pausing only this turn) for up to `INTAKE_TRA
 under Rasa's 60-second conversation lock) before giving up. A restart or a fail-over of PostgreSQL then delays turns
 instead of losing them. A retried save cannot store a turn twice: Rasa counts the stored events before adding more.
 
+It also keeps the conversations it has just stored in memory (`INTAKE_TRACKER_CACHE_SIZE`, default 1,000). Rasa's
+store reads a conversation's every event and replays them at each turn, and counts them again before each save;
+this store checks with one indexed query that the conversation's last stored event is still the one it knows, and
+then hands over the tracker it kept; saving it adds the new events without counting the stored ones again. When another server has written to the conversation since (a fail-over), or
+the tracker is not one this store handed out, it reads and counts as Rasa does. A tracker is handed out at most once:
+a turn that fails before it is saved leaves nothing behind in memory.
+
 Use it in the endpoints file in place of `type: SQL`, with the same settings:
 `tracker_store: {type: stores.tracker_store.PatientSQLTrackerStore, dialect: postgresql, url: ..., db: ...}`.
 """
@@ -19,14 +26,19 @@ Use it in the endpoints file in place of `type: SQL`, with the same settings:
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import time
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Iterable, Optional, Text, TypeVar
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import exc
 
 logger = logging.getLogger(__name__)
@@ -34,6 +46,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 DEFAULT_RETRY_SECONDS = 30.0
 MAX_PAUSE_SECONDS = 2.0
+DEFAULT_CACHE_SIZE = 1000
 
 
 def is_unreachable(error: BaseException) -> bool:
@@ -44,17 +57,57 @@ def is_unreachable(error: BaseException) -> bool:
     return isinstance(error, (exc.OperationalError, exc.InterfaceError))
 
 
+@dataclass
+class Known:
+    """A tracker whose events up to `stored` are in the database, the last of them with the id `last_id`."""
+
+    tracker: DialogueStateTracker
+    stored: int
+    last_id: int
+
+
+class Recent:
+    """At most `size` entries by conversation id; the least recently used one goes first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: "OrderedDict[str, Known]" = OrderedDict()
+
+    def put(self, sender_id: str, known: Known) -> None:
+        self._entries[sender_id] = known
+        self._entries.move_to_end(sender_id)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def pop(self, sender_id: str) -> Optional[Known]:
+        return self._entries.pop(sender_id, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _setting(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    return float(value) if value else default
+
+
 class PatientSQLTrackerStore(SQLTrackerStore):
     """An SQL tracker store that waits for its database instead of failing, and never logs parameters."""
 
-    def __init__(self, *args: Any, retry_seconds: Optional[float] = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, retry_seconds: Optional[float] = None, cache_size: Optional[int] = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         url = self.engine.url
         self.engine.dispose()
         self.engine = sa.create_engine(url, pool_pre_ping=True, hide_parameters=True, **create_engine_kwargs(url))
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
-        setting = os.environ.get("INTAKE_TRACKER_RETRY_SECONDS", "").strip()
-        self.retry_seconds = retry_seconds if retry_seconds is not None else float(setting or DEFAULT_RETRY_SECONDS)
+        self.retry_seconds = (
+            retry_seconds if retry_seconds is not None else _setting("INTAKE_TRACKER_RETRY_SECONDS", DEFAULT_RETRY_SECONDS)
+        )
+        size = cache_size if cache_size is not None else int(_setting("INTAKE_TRACKER_CACHE_SIZE", DEFAULT_CACHE_SIZE))
+        self._kept = Recent(size)  # stored trackers, ready to hand out
+        self._lent = Recent(size)  # trackers handed out to a turn and not yet saved
 
     async def _patiently(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         deadline = time.monotonic() + self.retry_seconds
@@ -72,8 +125,7 @@ class PatientSQLTrackerStore(SQLTrackerStore):
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         """Return the conversation's current session, waiting for the database when it is away."""
-        return await self._patiently("read a conversation", lambda: super(PatientSQLTrackerStore, self).retrieve(
-            sender_id))
+        return await self._patiently("read a conversation", lambda: self._current_session(sender_id))
 
     async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
         """Return the whole conversation, waiting for the database when it is away."""
@@ -83,8 +135,64 @@ class PatientSQLTrackerStore(SQLTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the conversation's new events, waiting for the database when it is away."""
-        await self._patiently("store a turn", lambda: super(PatientSQLTrackerStore, self).save(tracker))
+        await self.stream_events(tracker)
+        await self._patiently("store a turn", lambda: self._store_new_events(tracker))
 
     async def keys(self) -> Iterable[Text]:
         """Return every conversation's id, waiting for the database when it is away."""
         return await self._patiently("list conversations", lambda: super(PatientSQLTrackerStore, self).keys())
+
+    def _last_event_id(self, session: sa.orm.Session, sender_id: Text) -> Optional[int]:
+        events = self.SQLEvent.__table__
+        return session.execute(sa.select(sa.func.max(events.c.id)).where(events.c.sender_id == sender_id)).scalar()
+
+    async def _current_session(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        kept = self._kept.pop(sender_id)
+        with self.session_scope() as session:
+            if kept is not None and self._last_event_id(session, sender_id) == kept.last_id:
+                self._lent.put(sender_id, kept)
+                return kept.tracker
+            rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
+        if not rows or not self.domain:
+            return None
+        tracker = DialogueStateTracker.from_dict(sender_id, [json.loads(row.data) for row in rows], self.domain.slots)
+        self._lent.put(sender_id, Known(tracker, len(rows), rows[-1].id))
+        return tracker
+
+    async def _store_new_events(self, tracker: DialogueStateTracker) -> None:
+        sender_id = tracker.sender_id
+        lent = self._lent.pop(sender_id)
+        with self.session_scope() as session:
+            # The turn holds the conversation's lock, which every Rasa server shares: nobody else has written to
+            # the conversation since this tracker was handed out.
+            if lent is not None and lent.tracker is tracker:
+                stored = lent.stored
+            else:  # Rasa's way: count what the current session already holds
+                stored = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
+            events = list(tracker.events)
+            rows = [self._row(sender_id, event) for event in events[stored:]]
+            if rows:
+                session.execute(sa.insert(self.SQLEvent.__table__), rows)
+            session.commit()
+            last_id = self._last_event_id(session, sender_id)
+        if last_id is not None and self._is_current_session(events):
+            self._kept.put(sender_id, Known(tracker, len(events), last_id))
+
+    @staticmethod
+    def _is_current_session(events: list) -> bool:
+        # Say whether these events are what `retrieve` reads back: those stamped at or after the latest session
+        # start (Rasa's query). A tracker that also holds an earlier session is read again next time.
+        starts = [event.timestamp for event in events if isinstance(event, SessionStarted)]
+        return not starts or all(event.timestamp is not None and event.timestamp >= max(starts) for event in events)
+
+    @staticmethod
+    def _row(sender_id: Text, event: Any) -> dict:
+        data = event.as_dict()
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
-from channels.limits import RateLimiter, RecentIds, Verdict
+from channels.limits import RateLimiter, Verdict
 from channels.options import chosen_payload, numbered_prompt, options_from_buttons
+from channels import state as state_module
 from channels.state import ChannelState, Option
 
 YES_NO = [Option("Yes", "/affirm"), Option("No", "/deny")]
@@ -63,9 +65,19 @@ def test_the_rate_limiter_forgets_idle_senders():
     assert len(limiter._seen) == 1
 
 
-def test_recent_ids_remember_a_bounded_number():
-    recent = RecentIds(size=2)
-    assert [recent.seen(x) for x in ("a", "a", "b", "c", "a")] == [False, True, False, False, False]
+def test_a_retried_delivery_is_taken_once_whichever_worker_receives_it(tmp_path, monkeypatch):
+    path = tmp_path / "channels.db"
+    one, two = ChannelState(path), ChannelState(path)  # two Rasa workers, one file
+
+    async def deliveries() -> list:
+        return [await one.first_delivery("sms:SM1"), await two.first_delivery("sms:SM1"),
+                await two.first_delivery("sms:SM2"), await one.first_delivery("telegram:SM1")]
+
+    assert asyncio.run(deliveries()) == [True, False, True, True]
+    later = time.time() + state_module.FORGET_DELIVERIES_AFTER_SECONDS + 60
+    monkeypatch.setattr(state_module.time, "time", lambda: later)  # two days on, old ids are let go
+    assert asyncio.run(one.first_delivery("sms:SM3")) is True
+    assert one._run("SELECT delivery_id FROM deliveries") == [("sms:SM3",)]
 
 
 def test_the_state_keeps_opt_outs_options_and_waiting_attachments_across_restarts(tmp_path):

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nlu_components import encoder as encoder_module
 from nlu_components.encoder import SentenceEncoder, load_safetensors
 
 # Vectors computed once with sentence-transformers (torch) from the same weights, rounded to 6 decimals.
@@ -19,17 +20,17 @@ def encoder() -> SentenceEncoder:
     return SentenceEncoder()
 
 
-def test_embeddings_match_the_reference_implementation(encoder: SentenceEncoder) -> None:
+def test_embeddings_match_the_reference_implementation() -> None:
     reference = json.loads(REFERENCE.read_text())
-    vectors = encoder.encode(reference["texts"])
+    vectors = SentenceEncoder().encode(reference["texts"])  # a fresh encoder: nothing served from its cache
     assert vectors.shape == (len(reference["texts"]), 384)
     assert np.abs(vectors - np.array(reference["vectors"])).max() < 1e-5
 
 
-def test_batching_and_padding_do_not_change_a_vector(encoder: SentenceEncoder) -> None:
+def test_batching_and_padding_do_not_change_a_vector() -> None:
     texts = ["pothole", "the crew on Elm St was amazing today, thank you so much for the quick work"]
-    together = encoder.encode(texts)
-    alone = np.vstack([encoder.encode([text]) for text in texts])
+    together = SentenceEncoder().encode(texts)
+    alone = np.vstack([SentenceEncoder().encode([text]) for text in texts])
     assert np.abs(together - alone).max() < 1e-5
     assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
 
@@ -39,6 +40,21 @@ def test_meaning_is_closer_than_shared_words(encoder: SentenceEncoder) -> None:
         ["there is a huge hole in the road", "pothole on my street", "the road crew did a wonderful job"]
     )
     assert float(hole @ pothole) > float(hole @ praise) + 0.1
+
+
+def test_a_repeated_answer_is_served_from_the_cache_and_the_cache_is_bounded(monkeypatch) -> None:
+    fresh = SentenceEncoder()
+    monkeypatch.setattr(encoder_module, "CACHE_SIZE", 2)
+    calls = []
+    compute = fresh._encode_batch
+    monkeypatch.setattr(fresh, "_encode_batch", lambda sequences: calls.append(len(sequences)) or compute(sequences))
+    first = fresh.encode(["Yes", "skip", "yes"])  # "Yes" and "yes" are the same tokens to an uncased model
+    assert calls == [2] and np.array_equal(first[0], first[2])
+    again = fresh.encode(["yes "])
+    assert calls == [2] and np.array_equal(again[0], first[0])
+    fresh.encode(["phone", "email"])  # two new answers push the oldest two out
+    fresh.encode(["skip"])
+    assert calls == [2, 2, 1]
 
 
 def test_empty_input_and_empty_text(encoder: SentenceEncoder) -> None:

@@ -1,5 +1,6 @@
-"""The production profile's tracker store (stores/tracker_store.py) waits for its database instead of failing, and
-never writes a resident's sender id or words into its errors or logs. Here the database is a real SQLite file that
+"""The tracker store (stores/tracker_store.py) waits for its database instead of failing, never writes a resident's
+sender id or words into its errors or logs, and hands back the conversations it keeps in memory only when they are
+exactly what the database holds. Here the database is a real SQLite file that
 another connection locks for a while, as a restarting server refuses connections for a moment."""
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.constants import ACTION_SESSION_START_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import UserUttered
+from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import exc
 
@@ -75,3 +78,95 @@ def test_when_the_database_stays_away_the_error_quotes_no_sender_and_no_words(tm
     assert not any(SENDER in m or "quillfeather" in m for m in caplog.messages)
     assert asyncio.run(store.retrieve(SENDER)) is None  # nothing half-stored
 
+
+
+# What the store keeps in memory between turns: never a stale or half-finished conversation.
+
+def stock_read(path: Path) -> list:
+    """The conversation's current session as Rasa's own SQL store reads it from the file."""
+    stock = SQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(path))
+    tracker = asyncio.run(stock.retrieve(SENDER))
+    return [event.as_dict() for event in tracker.events] if tracker else []
+
+
+def said(tracker: DialogueStateTracker) -> list:
+    return [event.text for event in tracker.events if isinstance(event, UserUttered)]
+
+
+def test_a_stored_conversation_is_handed_back_from_memory_and_stored_as_rasa_stores_it(tmp_path):
+    path = tmp_path / "tracker.db"
+    store = patient_store(path, retry_seconds=1)
+    tracker = asyncio.run(store.get_or_create_tracker(SENDER))
+    for words in ("pothole on Elm", "45 Elm Street", "yes"):
+        tracker.update(UserUttered(words))
+        tracker.update(ActionExecuted("action_listen"))
+        asyncio.run(store.save(tracker))
+        again = asyncio.run(store.retrieve(SENDER))
+        assert again is tracker  # no re-reading and replaying of every event
+        assert stock_read(path) == [event.as_dict() for event in tracker.events]
+    assert said(tracker) == ["pothole on Elm", "45 Elm Street", "yes"]
+
+
+def test_what_another_server_stored_meanwhile_is_read_from_the_database(tmp_path):
+    path = tmp_path / "tracker.db"
+    first, second = patient_store(path, retry_seconds=1), patient_store(path, retry_seconds=1)
+    tracker = asyncio.run(first.get_or_create_tracker(SENDER))
+    tracker.update(UserUttered("pothole on Elm"))
+    asyncio.run(first.save(tracker))
+
+    elsewhere = asyncio.run(second.retrieve(SENDER))  # a fail-over: the other server takes a turn
+    elsewhere.update(UserUttered("45 Elm Street"))
+    asyncio.run(second.save(elsewhere))
+
+    back = asyncio.run(first.retrieve(SENDER))
+    assert back is not tracker and said(back) == ["pothole on Elm", "45 Elm Street"]
+    back.update(UserUttered("yes"))
+    asyncio.run(first.save(back))
+    assert [e["text"] for e in stock_read(path) if e["event"] == "user"] == ["pothole on Elm", "45 Elm Street", "yes"]
+
+
+def test_a_turn_that_fails_before_it_is_saved_leaves_nothing_behind(tmp_path):
+    path = tmp_path / "tracker.db"
+    store = patient_store(path, retry_seconds=1)
+    tracker = asyncio.run(store.get_or_create_tracker(SENDER))
+    tracker.update(UserUttered("pothole on Elm"))
+    asyncio.run(store.save(tracker))
+
+    failing = asyncio.run(store.retrieve(SENDER))
+    failing.update(UserUttered("a turn that raised before it was stored"))
+
+    fresh = asyncio.run(store.retrieve(SENDER))
+    assert fresh is not failing and said(fresh) == ["pothole on Elm"]
+    fresh.update(UserUttered("yes"))
+    asyncio.run(store.save(fresh))
+    asyncio.run(store.save(failing))  # a late save of the failed turn's tracker is counted as Rasa counts
+    assert [e["text"] for e in stock_read(path) if e["event"] == "user"] == ["pothole on Elm", "yes"]
+
+
+def test_a_new_session_is_read_back_as_rasa_reads_it(tmp_path):
+    path = tmp_path / "tracker.db"
+    store = patient_store(path, retry_seconds=1)
+    tracker = asyncio.run(store.get_or_create_tracker(SENDER))
+    tracker.update(UserUttered("pothole on Elm"))
+    asyncio.run(store.save(tracker))
+    tracker = asyncio.run(store.retrieve(SENDER))
+    tracker.update(ActionExecuted(ACTION_SESSION_START_NAME))
+    tracker.update(SessionStarted())
+    tracker.update(UserUttered("hello again"))
+    asyncio.run(store.save(tracker))
+
+    back = asyncio.run(store.retrieve(SENDER))
+    assert back is not tracker and said(back) == ["hello again"]
+    assert [event.as_dict() for event in back.events] == stock_read(path)
+
+
+def test_memory_holds_at_most_the_configured_number_of_conversations(tmp_path):
+    store = PatientSQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(tmp_path / "t.db"), cache_size=1)
+    trackers = {}
+    for sender in ("web:one", "web:two"):
+        trackers[sender] = asyncio.run(store.get_or_create_tracker(sender))
+        trackers[sender].update(UserUttered(f"from {sender}"))
+        asyncio.run(store.save(trackers[sender]))
+    assert asyncio.run(store.retrieve("web:two")) is trackers["web:two"]
+    first = asyncio.run(store.retrieve("web:one"))
+    assert first is not trackers["web:one"] and said(first) == ["from web:one"]
