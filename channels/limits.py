@@ -1,12 +1,18 @@
-"""Limits every channel shares: messages a minute per sender and requests a minute per client address."""
+"""Limits every channel shares: messages a minute per sender and requests a minute per client address.
+
+Counted in memory, or, when `INTAKE_LIMITS_SQLITE_PATH` is set (scripts/stack.py sets it), in an SQLite file that all
+of Rasa's workers on the machine share, so that a limit holds however many workers take the messages.
+"""
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from collections import deque
 from enum import Enum
-from typing import Any, Callable, Deque, Dict
+from pathlib import Path
+from typing import Any, Callable, Deque, Dict, Optional
 
 DEFAULT_PER_MINUTE = 20
 # Requests a minute from one client address. Behind nginx, Rasa learns the address from X-Forwarded-For
@@ -37,7 +43,9 @@ class RateLimiter:
                  ) -> "RateLimiter":
         """Return a limiter with INTAKE_RATE_LIMIT_PER_MINUTE (or `variable`) messages a minute (default 20)."""
         value = os.environ.get(variable, "").strip()
-        return cls(int(value) if value else default)
+        limit = int(value) if value else default
+        shared = os.environ.get("INTAKE_LIMITS_SQLITE_PATH", "").strip()
+        return SharedRateLimiter(limit, Path(shared), scope=variable) if shared else cls(limit)
 
     @classmethod
     def per_address_from_env(cls) -> "RateLimiter":
@@ -67,6 +75,70 @@ class RateLimiter:
         for sender in [s for s, times in self._seen.items() if not times or times[-1] <= now - self.window]:
             del self._seen[sender]
             self._warned.pop(sender, None)
+
+
+class SharedRateLimiter(RateLimiter):
+    """The same limit, counted in an SQLite file that several processes (Rasa's workers) share.
+
+    Counts only matter for a minute, so changes are not flushed to disk; each check is one transaction, so two
+    workers cannot both let through the message that reaches the limit.
+    """
+
+    def __init__(self, limit: int, path: Path, *, scope: str = "", window: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(limit, window, clock)
+        self.path = path
+        self.scope = scope  # limiters with different scopes keep separate counts in one file
+        self._db: Optional[sqlite3.Connection] = None
+        self._pid = -1
+        self._checks = 0
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        # One connection per process: a connection must not be used on both sides of a fork.
+        if self._db is None or self._pid != os.getpid():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.path), isolation_level=None, timeout=10)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=OFF")
+            self._db.executescript(
+                "CREATE TABLE IF NOT EXISTS hits (scope TEXT NOT NULL, sender TEXT NOT NULL, at REAL NOT NULL);"
+                "CREATE INDEX IF NOT EXISTS hits_by_sender ON hits (scope, sender, at);"
+                "CREATE TABLE IF NOT EXISTS warned (scope TEXT NOT NULL, sender TEXT NOT NULL, at REAL NOT NULL,"
+                " PRIMARY KEY (scope, sender));"
+            )
+            self._pid = os.getpid()
+        return self._db
+
+    def check(self, sender: str) -> Verdict:
+        """Count one message from `sender` and say whether to handle it, in one transaction."""
+        now = self._clock()
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            verdict = self._check(db, sender, now)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return verdict
+
+    def _check(self, db: sqlite3.Connection, sender: str, now: float) -> Verdict:
+        key = (self.scope, sender)
+        self._checks += 1
+        if self._checks % 1000 == 0:  # senders who went quiet: keeps the file small
+            db.execute("DELETE FROM hits WHERE at <= ?", (now - self.window,))
+            db.execute("DELETE FROM warned WHERE at <= ?", (now - self.window,))
+        db.execute("DELETE FROM hits WHERE scope = ? AND sender = ? AND at <= ?", (*key, now - self.window))
+        (count,) = db.execute("SELECT count(*) FROM hits WHERE scope = ? AND sender = ?", key).fetchone()
+        if count < self.limit:
+            db.execute("INSERT INTO hits VALUES (?, ?, ?)", (*key, now))
+            db.execute("DELETE FROM warned WHERE scope = ? AND sender = ?", key)
+            return Verdict.ALLOW
+        if db.execute("SELECT 1 FROM warned WHERE scope = ? AND sender = ?", key).fetchone():
+            return Verdict.DROP
+        db.execute("INSERT INTO warned VALUES (?, ?, ?)", (*key, now))
+        return Verdict.WARN
 
 
 def client_address(request: Any) -> str:

@@ -94,8 +94,10 @@ class Stack:
         env.setdefault("INTAKE_DATABASE_URL", f"sqlite:///{self.database_path}")
         env.setdefault("INTAKE_CHANNEL_STATE_PATH", str(self.var_dir / "channels.db"))
         env.setdefault("INTAKE_TRACKER_SQLITE_PATH", str(self.database_path))
-        # The conversation locks the Rasa workers share (stores/lock_store.py); they live only as long as the server.
+        # What the Rasa workers share while they run: the conversation locks (stores/lock_store.py) and the rate
+        # limits' counts (channels/limits.py). Both start empty with the server.
         env.setdefault("INTAKE_LOCK_SQLITE_PATH", str(self.var_dir / "locks.db"))
+        env.setdefault("INTAKE_LIMITS_SQLITE_PATH", str(self.var_dir / "limits.db"))
         # The action server's durable outbox for cases the backend could not take (actions/outbox.py).
         env.setdefault("INTAKE_OUTBOX_PATH", str(self.var_dir / "outbox.db"))
         env["INTAKE_ACTION_SERVER_URL"] = f"http://{self.host}:{self.actions_port}/webhook"
@@ -136,8 +138,10 @@ class Stack:
         self.migrate(env)
         log_dir = self.var_dir / "log"
         log_dir.mkdir(parents=True, exist_ok=True)
-        for leftover in Path(env["INTAKE_LOCK_SQLITE_PATH"]).parent.glob(Path(env["INTAKE_LOCK_SQLITE_PATH"]).name + "*"):
-            leftover.unlink()  # tickets of a server that stopped without cleaning up
+        for name in ("INTAKE_LOCK_SQLITE_PATH", "INTAKE_LIMITS_SQLITE_PATH"):
+            path = Path(env[name])
+            for leftover in path.parent.glob(f"{path.name}*"):  # the file and its -wal and -shm companions
+                leftover.unlink()
         self.services = [
             Service(
                 "backend",

@@ -19,6 +19,9 @@ then hands over the tracker it kept; saving it adds the new events without count
 the tracker is not one this store handed out, it reads and counts as Rasa does. A tracker is handed out at most once:
 a turn that fails before it is saved leaves nothing behind in memory.
 
+On SQLite it keeps its connection open (SQLAlchemy 1.4 would open the file again for every read and write) and
+uses write-ahead logging, so that a conversation is read while another worker writes.
+
 Use it in the endpoints file in place of `type: SQL`, with the same settings:
 `tracker_store: {type: stores.tracker_store.PatientSQLTrackerStore, dialect: postgresql, url: ..., db: ...}`.
 """
@@ -32,7 +35,7 @@ import os
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Iterable, Optional, Text, TypeVar
+from typing import Any, Awaitable, Callable, Dict, Iterable, Optional, Text, TypeVar
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
@@ -91,6 +94,20 @@ def _setting(name: str, default: float) -> float:
     return float(value) if value else default
 
 
+def _engine_settings(url: sa.engine.URL) -> Dict[str, Any]:
+    if url.get_backend_name() != "sqlite":
+        # A pooled connection to a server that restarted is dead: check it before use.
+        return {"pool_pre_ping": True, **create_engine_kwargs(url)}
+    # SQLAlchemy 1.4 opens a new connection to a SQLite file for every session (NullPool): keep one open instead.
+    # Write-ahead logging lets the backend read cases while a turn is written.
+    return {"poolclass": sa.pool.QueuePool, "pool_size": 1, "max_overflow": 4,
+            "connect_args": {"check_same_thread": False}}
+
+
+def _use_write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+
 class PatientSQLTrackerStore(SQLTrackerStore):
     """An SQL tracker store that waits for its database instead of failing, and never logs parameters."""
 
@@ -100,7 +117,9 @@ class PatientSQLTrackerStore(SQLTrackerStore):
         super().__init__(*args, **kwargs)
         url = self.engine.url
         self.engine.dispose()
-        self.engine = sa.create_engine(url, pool_pre_ping=True, hide_parameters=True, **create_engine_kwargs(url))
+        self.engine = sa.create_engine(url, hide_parameters=True, **_engine_settings(url))
+        if url.get_backend_name() == "sqlite":
+            sa.event.listen(self.engine, "connect", _use_write_ahead_log)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         self.retry_seconds = (
             retry_seconds if retry_seconds is not None else _setting("INTAKE_TRACKER_RETRY_SECONDS", DEFAULT_RETRY_SECONDS)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from channels.limits import RateLimiter, Verdict
+from channels.limits import RateLimiter, SharedRateLimiter, Verdict
 from channels.options import chosen_payload, numbered_prompt, options_from_buttons
 from channels import state as state_module
 from channels.state import ChannelState, Option
@@ -45,9 +45,27 @@ def test_nothing_is_picked_when_nothing_was_offered():
     assert chosen_payload("1", [], by_number=True) is None
 
 
-def test_the_rate_limit_allows_a_burst_warns_once_then_drops_until_the_window_moves_on():
+def limiters(tmp_path, limit, window, clock):
+    """The in-memory limiter, and two shared ones on one file, as two Rasa workers hold them."""
+    shared = [SharedRateLimiter(limit, tmp_path / "limits.db", scope="test", window=window, clock=clock)
+              for _ in range(2)]
+    return {"memory": RateLimiter(limit, window=window, clock=clock), "shared": shared}
+
+
+@pytest.mark.parametrize("kind", ["memory", "shared"])
+def test_the_rate_limit_allows_a_burst_warns_once_then_drops_until_the_window_moves_on(tmp_path, kind):
     now = [0.0]
-    limiter = RateLimiter(3, window=60, clock=lambda: now[0])
+    made = limiters(tmp_path, 3, 60, lambda: now[0])[kind]
+    workers = made if isinstance(made, list) else [made]
+
+    class Alternating:  # messages land on the workers in turn
+        calls = 0
+
+        def check(self, sender):
+            self.calls += 1
+            return workers[self.calls % len(workers)].check(sender)
+
+    limiter = Alternating()
     assert [limiter.check("a") for _ in range(5)] == [Verdict.ALLOW] * 3 + [Verdict.WARN, Verdict.DROP]
     assert limiter.check("b") is Verdict.ALLOW  # per sender
     now[0] = 61.0
@@ -63,6 +81,18 @@ def test_the_rate_limiter_forgets_idle_senders():
     now[0] = 100.0
     limiter.check("late")
     assert len(limiter._seen) == 1
+
+
+def test_shared_limits_of_different_scopes_count_apart_and_the_environment_chooses_them(tmp_path, monkeypatch):
+    per_sender = SharedRateLimiter(1, tmp_path / "limits.db", scope="sender")
+    per_address = SharedRateLimiter(1, tmp_path / "limits.db", scope="address")
+    assert per_sender.check("127.0.0.1") is Verdict.ALLOW and per_address.check("127.0.0.1") is Verdict.ALLOW
+    assert per_sender.check("127.0.0.1") is Verdict.WARN
+
+    monkeypatch.setenv("INTAKE_LIMITS_SQLITE_PATH", str(tmp_path / "limits.db"))
+    assert isinstance(RateLimiter.from_env(), SharedRateLimiter)
+    monkeypatch.delenv("INTAKE_LIMITS_SQLITE_PATH")
+    assert type(RateLimiter.from_env()) is RateLimiter
 
 
 def test_a_retried_delivery_is_taken_once_whichever_worker_receives_it(tmp_path, monkeypatch):
