@@ -149,7 +149,11 @@ async def say(session: aiohttp.ClientSession, url: str, conversation: Conversati
     if conversation.sent and THINK["seconds"]:
         await asyncio.sleep(random.uniform(0.5, 1.5) * THINK["seconds"])
     started = time.perf_counter()
-    async with session.post(url, json={"sender": conversation.sender, "message": text}) as response:
+    # Each resident has their own address, as the proxy in front reports it (the stack trusts one proxy here).
+    digest = hashlib.sha256(conversation.sender.encode()).digest()
+    address = f"10.{digest[0]}.{digest[1]}.{digest[2]}"
+    async with session.post(url, json={"sender": conversation.sender, "message": text},
+                            headers={"X-Forwarded-For": address}) as response:
         body = await response.json(content_type=None)
         if response.status != 200:
             raise RuntimeError(f"HTTP {response.status}")
@@ -343,11 +347,10 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="conversation-load-") as folder:
         var_dir = Path(folder)
-        # Every simulated resident comes from this machine's address: lift the per-address limit meant for the
-        # open internet (the per-conversation limit still applies).
+        # Residents reach Rasa through a proxy that names their address (X-Forwarded-For), as behind nginx: every
+        # limit applies as it would in service.
         stack = Stack(model=args.model.resolve(), var_dir=var_dir, backend_port=free_port(),
-                      actions_port=free_port(), rasa_port=free_port(),
-                      settings={"INTAKE_RATE_LIMIT_PER_IP_PER_MINUTE": "1000000"})
+                      actions_port=free_port(), rasa_port=free_port(), settings={"SANIC_PROXIES_COUNT": "1"})
         print(f"==> starting the assistant ({args.model.name}) on free ports", file=sys.stderr)
         try:
             stack.start()

@@ -12,7 +12,9 @@ import time
 from collections import deque
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Deque, Dict, Optional
+from typing import Any, Callable, Deque, Dict
+
+from stores.sqlite import SharedFile
 
 DEFAULT_PER_MINUTE = 20
 # Requests a minute from one client address. Behind nginx, Rasa learns the address from X-Forwarded-For
@@ -77,6 +79,14 @@ class RateLimiter:
             self._warned.pop(sender, None)
 
 
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS hits (scope TEXT NOT NULL, sender TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS hits_by_sender ON hits (scope, sender, at);
+CREATE TABLE IF NOT EXISTS warned (scope TEXT NOT NULL, sender TEXT NOT NULL, at REAL NOT NULL,
+                                   PRIMARY KEY (scope, sender));
+"""
+
+
 class SharedRateLimiter(RateLimiter):
     """The same limit, counted in an SQLite file that several processes (Rasa's workers) share.
 
@@ -87,41 +97,15 @@ class SharedRateLimiter(RateLimiter):
     def __init__(self, limit: int, path: Path, *, scope: str = "", window: float = 60.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(limit, window, clock)
-        self.path = path
+        self.file = SharedFile(path, flush="OFF", schema=_SCHEMA)
         self.scope = scope  # limiters with different scopes keep separate counts in one file
-        self._db: Optional[sqlite3.Connection] = None
-        self._pid = -1
         self._checks = 0
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        # One connection per process: a connection must not be used on both sides of a fork.
-        if self._db is None or self._pid != os.getpid():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(self.path), isolation_level=None, timeout=10)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=OFF")
-            self._db.executescript(
-                "CREATE TABLE IF NOT EXISTS hits (scope TEXT NOT NULL, sender TEXT NOT NULL, at REAL NOT NULL);"
-                "CREATE INDEX IF NOT EXISTS hits_by_sender ON hits (scope, sender, at);"
-                "CREATE TABLE IF NOT EXISTS warned (scope TEXT NOT NULL, sender TEXT NOT NULL, at REAL NOT NULL,"
-                " PRIMARY KEY (scope, sender));"
-            )
-            self._pid = os.getpid()
-        return self._db
 
     def check(self, sender: str) -> Verdict:
         """Count one message from `sender` and say whether to handle it, in one transaction."""
         now = self._clock()
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            verdict = self._check(db, sender, now)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-        return verdict
+        with self.file.transaction() as db:
+            return self._check(db, sender, now)
 
     def _check(self, db: sqlite3.Connection, sender: str, now: float) -> Verdict:
         key = (self.scope, sender)

@@ -8,8 +8,10 @@
 - Deliveries: the ids of the platforms' deliveries (a Twilio MessageSid, a Telegram update_id) of the last two
   days, so that a delivery the platform retries is answered once, whichever Rasa worker receives it.
 
-Options and waiting attachments expire with the conversation (an hour), opt-outs never. Calls run in a worker
-thread so that a slow disk never blocks the event loop.
+Options and waiting attachments expire with the conversation (an hour), opt-outs never. Each Rasa worker process
+opens its own connection (stores/sqlite.py). Statements take microseconds and run in the event loop: commits are
+written to the log and reach the disk at the next checkpoint, which survives a crash of the server. An opt-out
+must survive a power cut too: it is synced to disk before the resident is answered, in a worker thread.
 """
 
 from __future__ import annotations
@@ -17,13 +19,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
+
+from stores.sqlite import SharedFile
 
 DEFAULT_PATH = Path("var") / "channels.db"
 # Matches Rasa's session expiry: options and waiting photos belong to the conversation they were sent in.
@@ -56,28 +58,35 @@ class ChannelState:
     """Durable per-sender state of the channels, in one SQLite file."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
-        os.chmod(path, 0o600)  # phone numbers live here
+        self.file = SharedFile(path, flush="NORMAL", schema=_SCHEMA, mode=0o600)  # phone numbers live here
+        self.file.db  # created now, so that a bad path fails at start
 
     def _run(self, sql: str, params: Sequence[Any] = ()) -> List[tuple]:
-        with self._lock:
-            return self._db.execute(sql, params).fetchall()
+        with self.file.lock:
+            return self.file.db.execute(sql, params).fetchall()
 
     async def _call(self, sql: str, params: Sequence[Any] = ()) -> List[tuple]:
-        return await asyncio.to_thread(self._run, sql, params)
+        return self._run(sql, params)
+
+    def _run_durably(self, sql: str, params: Sequence[Any]) -> None:
+        with self.file.lock:
+            db = self.file.db
+            db.execute("PRAGMA synchronous=FULL")
+            try:
+                db.execute(sql, params)
+            finally:
+                db.execute(f"PRAGMA synchronous={self.file.flush}")
 
     async def opt_out(self, sender_id: str) -> None:
         """Record that this sender wants no more messages."""
-        await self._call("INSERT OR IGNORE INTO opt_outs VALUES (?, ?)", (sender_id, time.time()))
+        await asyncio.to_thread(
+            self._run_durably, "INSERT OR IGNORE INTO opt_outs VALUES (?, ?)", (sender_id, time.time())
+        )
 
     async def opt_in(self, sender_id: str) -> None:
         """Record that this sender wants messages again."""
-        await self._call("DELETE FROM opt_outs WHERE sender_id = ?", (sender_id,))
+        await asyncio.to_thread(self._run_durably, "DELETE FROM opt_outs WHERE sender_id = ?", (sender_id,))
 
     async def is_opted_out(self, sender_id: str) -> bool:
         """Say whether this sender has opted out."""

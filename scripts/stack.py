@@ -167,6 +167,8 @@ class Stack:
                     # resident's next message goes to whichever worker is free then, not back to a busy one.
                     "SANIC_WORKERS": str(self.rasa_workers()),
                     "SANIC_KEEP_ALIVE": "false",
+                    # A worker takes one waiting connection at a time (libuv, under uvloop), not all of them.
+                    "UV_TCP_SINGLE_ACCEPT": "1",
                 },
             ),
         ]

@@ -15,18 +15,18 @@ Use it in the endpoints file: `lock_store: {type: stores.lock_store.SQLiteLockSt
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional, Text
+from typing import Optional, Text
 
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
 
+from stores.sqlite import SharedFile
+
 DEFAULT_PATH = Path("var") / "locks.db"
-BUSY_TIMEOUT_SECONDS = 10
+_SCHEMA = "CREATE TABLE IF NOT EXISTS locks (conversation_id TEXT PRIMARY KEY, lock TEXT NOT NULL);"
 
 
 class SQLiteLockStore(LockStore):
@@ -34,31 +34,11 @@ class SQLiteLockStore(LockStore):
 
     def __init__(self, endpoint_config: Optional[EndpointConfig] = None, db: Optional[Text] = None) -> None:
         configured = db or (endpoint_config.kwargs.get("db") if endpoint_config else None)
-        self.path = Path(configured) if configured else DEFAULT_PATH
-        self._db: Optional[sqlite3.Connection] = None
-        self._pid = -1
+        self.file = SharedFile(Path(configured) if configured else DEFAULT_PATH, flush="OFF", schema=_SCHEMA)
 
     @property
     def db(self) -> sqlite3.Connection:
-        # One connection per process: a connection must not be used on both sides of a fork.
-        if self._db is None or self._pid != os.getpid():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(self.path), isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=OFF")
-            self._db.execute("CREATE TABLE IF NOT EXISTS locks (conversation_id TEXT PRIMARY KEY, lock TEXT NOT NULL)")
-            self._pid = os.getpid()
-        return self._db
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")  # waits for any other worker's change to finish
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        return self.file.db
 
     def get_lock(self, conversation_id: Text) -> Optional[TicketLock]:
         """Return the conversation's lock, or None if nobody holds or waits for it."""
@@ -76,7 +56,7 @@ class SQLiteLockStore(LockStore):
     def issue_ticket(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME) -> int:
         """Give the next ticket for the conversation, in one transaction."""
         try:
-            with self._transaction():
+            with self.file.transaction():
                 lock = self.get_or_create_lock(conversation_id)
                 ticket = lock.issue_ticket(lock_lifetime)
                 self.save_lock(lock)
@@ -86,12 +66,12 @@ class SQLiteLockStore(LockStore):
 
     def update_lock(self, conversation_id: Text) -> None:
         """Drop the conversation's expired tickets, in one transaction."""
-        with self._transaction():
+        with self.file.transaction():
             super().update_lock(conversation_id)
 
     def cleanup(self, conversation_id: Text, ticket_number: int) -> None:
         """Give up the ticket, and the whole lock if nobody else waits, in one transaction."""
-        with self._transaction():
+        with self.file.transaction():
             lock = self.get_lock(conversation_id)
             if lock is None:
                 return
