@@ -180,17 +180,22 @@ class ActionSubmitCase(Action):
             dispatcher.utter_message(response="utter_case_queued")
             return cleared_report()
         reference = created["reference"]
-        tell_next_steps(dispatcher, tracker.slots, case, reference, known)
+        tell_next_steps(dispatcher, tracker.slots, case, created, known)
         return cleared_report() + [SlotSet("case_reference", reference)]
 
 
 def tell_next_steps(
-    dispatcher: CollectingDispatcher, slots: Mapping[str, Any], case: Dict[str, Any], reference: str, known: Catalog
+    dispatcher: CollectingDispatcher, slots: Mapping[str, Any], case: Dict[str, Any], created: Dict[str, Any],
+    known: Catalog,
 ) -> None:
-    """Give the reference number, then what happens next and by when, from the catalog's time limits."""
+    """Give the reference number, then what happens next and by when: the time limits the backend gave the case
+    (its service levels, then the catalog's), or the catalog's when its answer lacks them."""
+    reference = created["reference"]
     division = known.division(case.get("division"))
     team = division.name if division else "City staff"
     acknowledge, respond = known.time_limits(case.get("division"))
+    acknowledge = created.get("acknowledge_days") or acknowledge
+    respond = created.get("respond_days") or respond
     details = case.get("details") or {}
     if details.get("callback_requested"):
         dispatcher.utter_message(

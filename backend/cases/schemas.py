@@ -92,6 +92,16 @@ class CaseRead(BaseModel):
     updated_at: datetime
 
 
+class CaseCreated(CaseRead):
+    """A new case, with the time limits its kind and division get (backend/service_levels.yml, then the catalog),
+    so that the assistant tells the resident what happens next and by when."""
+
+    acknowledge_days: int
+    respond_days: int
+    acknowledge_due_at: datetime | None
+    respond_due_at: datetime | None
+
+
 class CaseDetail(CaseRead):
     """A case with everything staff need: the conversation id, the extra answers and the transcript."""
 

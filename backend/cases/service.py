@@ -188,6 +188,15 @@ def service_levels(*, session: Session, catalog: Catalog) -> ServiceLevels:
     return levels if isinstance(levels, ServiceLevels) else ServiceLevels(catalog=catalog)
 
 
+def time_limits(*, session: Session, catalog: Catalog, case: Case) -> tuple[int, int]:
+    """Return the working days the case has to be acknowledged and to be answered in full (stage 1)."""
+    levels = service_levels(session=session, catalog=catalog)
+    return (
+        levels.limit(Limit.ACKNOWLEDGE, kind=case.kind, division=case.division),
+        levels.limit(Limit.RESPOND_STAGE_1, kind=case.kind, division=case.division),
+    )
+
+
 def _resolve_catalog(catalog: Catalog, case_in: CaseCreate) -> tuple[str | None, str | None]:
     """Return the division code and service code of the new case, checked against the catalog."""
     division = None

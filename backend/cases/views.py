@@ -11,7 +11,15 @@ from backend import references
 from backend.auth import require_case_writer, require_staff
 from backend.cases import service
 from backend.cases.enums import CaseKind, CaseStatus
-from backend.cases.schemas import CaseCreate, CaseDetail, CaseList, CaseRead, CaseStatusQuery, CaseStatusRead
+from backend.cases.schemas import (
+    CaseCreate,
+    CaseCreated,
+    CaseDetail,
+    CaseList,
+    CaseRead,
+    CaseStatusQuery,
+    CaseStatusRead,
+)
 from backend.catalog.schemas import Catalog
 from backend.catalog.views import get_catalog
 from backend.database.core import Database, get_database, get_session
@@ -34,7 +42,7 @@ IdempotencyKey = Annotated[
 
 @router.post(
     "",
-    response_model=CaseRead,
+    response_model=CaseCreated,
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(require_case_writer)],
     responses={
@@ -48,8 +56,8 @@ def create_case(
     session: Annotated[Session, Depends(get_session)],
     catalog: Annotated[Catalog, Depends(get_catalog)],
     idempotency_key: IdempotencyKey = None,
-) -> CaseRead:
-    """Record a new case and return it with its reference number."""
+) -> CaseCreated:
+    """Record a new case and return it with its reference number and the time limits it gets."""
     try:
         case, created = service.create(
             session=session, catalog=catalog, case_in=case_in, idempotency_key=idempotency_key
@@ -65,7 +73,14 @@ def create_case(
         ) from None
     if not created:
         response.status_code = status.HTTP_200_OK
-    return CaseRead.model_validate(case)
+    acknowledge_days, respond_days = service.time_limits(session=session, catalog=catalog, case=case)
+    return CaseCreated(
+        **CaseRead.model_validate(case).model_dump(),
+        acknowledge_days=acknowledge_days,
+        respond_days=respond_days,
+        acknowledge_due_at=case.acknowledge_due_at,
+        respond_due_at=case.respond_due_at,
+    )
 
 
 @router.get("", response_model=CaseList, dependencies=[Depends(require_staff)])

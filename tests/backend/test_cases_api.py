@@ -30,7 +30,7 @@ def test_create_returns_201_with_a_new_case(client: TestClient) -> None:
     case = response.json()
     assert set(case) == {
         "reference", "kind", "status", "description", "location", "division", "service_code", "channel",
-        "created_at", "updated_at",
+        "created_at", "updated_at", "acknowledge_days", "respond_days", "acknowledge_due_at", "respond_due_at",
     }
     assert case["kind"] == "complaint"
     assert case["status"] == "new"

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from backend_testing import ACTIONS, case_body
 from staff_testing import _empty_staff_tables, _quick_password_hashing, load, new_case  # noqa: F401
 
 from backend.cases.deadlines import Limit, ServiceLevels, ServiceLevelsError
@@ -98,6 +99,23 @@ def test_cases_made_through_the_api_get_deadlines_from_the_configured_file(
     assert case.respond_due_at == levels.add_working_days(case.created_at, 2)
     assert case.due_at == case.acknowledge_due_at
     assert case.stage == 1
+
+
+def test_the_new_case_tells_the_assistant_the_time_limits_its_kind_and_division_get(
+    tmp_path: Path, make_app: Callable[..., FastAPI]
+) -> None:
+    path = tmp_path / "levels.yml"
+    path.write_text("kinds:\n  complaint: {acknowledge: 1}\ndivisions:\n  TW:\n    complaint: {respond_stage_1: 4}\n")
+    app = make_app(service_levels_path=path)
+    client = TestClient(app)
+    levels: ServiceLevels = app.state.service_levels
+    water = client.post("/api/cases", json=case_body(kind="complaint", division="TW"), headers=ACTIONS).json()
+    assert (water["acknowledge_days"], water["respond_days"]) == (1, 4)  # the kind's, then the division's override
+    case = load(app.state.database.engine, water["reference"])
+    assert datetime.fromisoformat(water["respond_due_at"].replace("Z", "+00:00")) == case.respond_due_at
+    elsewhere = client.post("/api/cases", json=case_body(kind="complaint", division="SWMS"), headers=ACTIONS).json()
+    catalog_days = levels.catalog.find_division("SWMS").time_limits.respond_stage_1
+    assert (elsewhere["acknowledge_days"], elsewhere["respond_days"]) == (1, catalog_days)
 
 
 def test_a_missing_service_levels_file_stops_start_up(tmp_path: Path, make_app: Callable[..., FastAPI]) -> None:

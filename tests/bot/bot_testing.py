@@ -123,9 +123,11 @@ def catalog_json() -> Dict[str, Any]:
 class FakeBackend:
     """A local HTTP server speaking the backend's case API: one case per idempotency key, the catalog, status."""
 
-    def __init__(self, status: int = 201, mistyped: Iterable[str] = ()) -> None:
+    def __init__(self, status: int = 201, mistyped: Iterable[str] = (), time_limits: Optional[Dict[str, int]] = None
+                 ) -> None:
         self.status = status
         self.mistyped = set(mistyped)  # references the backend calls invalid (a wrong check character)
+        self.time_limits = time_limits or {}  # acknowledge_days and respond_days, as the backend's service levels say
         self.requests: List[Dict[str, Any]] = []
         self.references: Dict[str, str] = {}
         self.cases: Dict[str, Dict[str, Any]] = {}
@@ -141,7 +143,7 @@ class FakeBackend:
         created = key not in self.references
         reference = self.references.setdefault(key, f"S-ABCDE{len(self.references) + 2}X")
         self.cases.setdefault(reference, {"reference": reference, **body, "status": "new"})
-        return web.json_response(self.cases[reference], status=201 if created else 200)
+        return web.json_response({**self.cases[reference], **self.time_limits}, status=201 if created else 200)
 
     async def _catalog(self, request: web.Request) -> web.Response:
         return web.json_response(catalog_json())

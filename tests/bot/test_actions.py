@@ -32,9 +32,9 @@ def _responses(dispatcher: CollectingDispatcher):
     return [m["response"] for m in dispatcher.messages]
 
 
-def _submit(monkeypatch, slots: Dict[str, Any], status: int = 201, **tracker: Any):
+def _submit(monkeypatch, slots: Dict[str, Any], status: int = 201, time_limits=None, **tracker: Any):
     async def scenario():
-        async with FakeBackend(status=status) as backend:
+        async with FakeBackend(status=status, time_limits=time_limits) as backend:
             monkeypatch.setenv("INTAKE_BACKEND_URL", backend.url)
             dispatcher = CollectingDispatcher()
             events = await ActionSubmitCase().run(dispatcher, make_tracker(slots=slots, **tracker), {})
@@ -109,6 +109,13 @@ def test_submit_sends_the_case_and_tells_the_reference_and_what_happens_next(mon
     values = _values(events)
     assert values["case_reference"] == reference
     assert values["description"] is None and values["confirmed"] is None and values["report_id"] is None
+
+
+def test_what_happens_next_uses_the_time_limits_the_backend_gave_the_case(monkeypatch, backend_env):
+    # The backend's service levels can give a kind or a division other limits than the catalog's (here 1 and 4).
+    _, dispatcher, _ = _submit(monkeypatch, REQUEST, time_limits={"acknowledge_days": 1, "respond_days": 4})
+    assert dispatcher.messages[1]["response"] == "utter_next_steps_request"
+    assert dispatcher.messages[1]["acknowledge_days"] == 1
 
 
 def test_a_complaint_carries_its_answers_in_details(monkeypatch, backend_env):
