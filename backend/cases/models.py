@@ -74,6 +74,10 @@ class Case(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     # When the response clock last started: arrival, the escalation to stage 2, or a reopening.
     respond_clock_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Wrong guesses of the phone's last 4 digits by someone asking for the status from another conversation; after
+    # too many, no digits are accepted until phone_check_locked_until (backend.cases.service.get_for_resident).
+    phone_guesses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    phone_check_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     def __repr__(self) -> str:
         return f"<Case {self.reference} {self.kind.value} {self.status.value}>"

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,6 +38,10 @@ from backend.staff.permissions import can_see_division
 logger = logging.getLogger(__name__)
 
 MAX_REFERENCE_ATTEMPTS = 5
+# Someone asking for a case's status from another conversation proves it is theirs with the phone's last 4 digits:
+# after 5 wrong guesses, no digits are accepted for a day (the filer's own conversation still gets its answer).
+MAX_PHONE_GUESSES = 5
+PHONE_CHECK_LOCK = timedelta(hours=24)
 SERVICE_LEVELS_KEY = "intake.service_levels"
 
 
@@ -65,16 +69,42 @@ def get_for_resident(
     """Return the case with this reference if this resident filed it, else None (as if there were no such case).
 
     The resident is the conversation that filed it (`sender_id`), or someone who knows the last 4 digits of the
-    phone number given with it (in the case's contact details, or the SMS number it was sent from).
+    phone number given with it (in the case's contact details, or the SMS number it was sent from). Four digits
+    are quickly guessed: after MAX_PHONE_GUESSES wrong ones, no digits are accepted for PHONE_CHECK_LOCK.
     """
     case = get_by_reference(session=session, reference=reference)
     if case is None:
         return None
     if case.sender_id == sender_id:
         return case
-    if phone_last4 is not None and phone_last4 in _phone_endings(case):
+    if phone_last4 is None:
+        return None
+    now = utcnow()
+    locked_until = case.phone_check_locked_until
+    if locked_until is not None and locked_until > now:
+        return None  # too many wrong guesses lately: even the right digits are answered as a missing case
+    if phone_last4 in _phone_endings(case):
         return case
+    _count_wrong_guess(session, case, now)
     return None
+
+
+def _count_wrong_guess(session: Session, case: Case, now: datetime) -> None:
+    """Add one wrong guess (atomically, as guesses may arrive together); lock the check after MAX_PHONE_GUESSES."""
+    guesses = session.execute(
+        update(Case)
+        .where(Case.id == case.id)
+        .values(phone_guesses=Case.phone_guesses + 1, updated_at=Case.updated_at)  # not a change to the case
+        .returning(Case.phone_guesses)
+    ).scalar_one()
+    if guesses >= MAX_PHONE_GUESSES:
+        session.execute(
+            update(Case)
+            .where(Case.id == case.id)
+            .values(phone_guesses=0, phone_check_locked_until=now + PHONE_CHECK_LOCK, updated_at=Case.updated_at)
+        )
+        logger.warning("the phone check of a case is locked after %d wrong guesses", MAX_PHONE_GUESSES)
+    session.commit()
 
 
 def _phone_endings(case: Case) -> set[str]:

@@ -64,6 +64,20 @@ def test_an_sms_case_opens_with_the_last_digits_of_the_number_it_came_from(clien
     assert _ask(client, reference=reference, sender_id="web-3", phone_last4="0178").status_code == 404
 
 
+@both_databases
+def test_after_five_wrong_guesses_of_the_digits_even_the_right_ones_wait_a_day(client: TestClient) -> None:
+    reference = _file(client, sender_id="web-1", details={"contact": {"method": "phone", "phone": "416-555-0123"}})
+    before = client.get(f"/api/cases/{reference}", headers=STAFF).json()["updated_at"]
+    for guess in ("1111", "2222", "3333", "4444"):
+        assert _ask(client, reference=reference, sender_id="web-9", phone_last4=guess).status_code == 404
+    assert _ask(client, reference=reference, sender_id="web-2", phone_last4="0123").status_code == 200  # 4 wrong: ok
+    assert _ask(client, reference=reference, sender_id="web-9", phone_last4="5555").status_code == 404  # the 5th
+    locked = _ask(client, reference=reference, sender_id="web-2", phone_last4="0123")
+    assert locked.status_code == 404 and locked.json() == _ask(client, reference=reference, sender_id="web-9").json()
+    assert _ask(client, reference=reference, sender_id="web-1").status_code == 200  # the filer still gets it
+    assert client.get(f"/api/cases/{reference}", headers=STAFF).json()["updated_at"] == before  # no change shown
+
+
 def test_without_a_phone_on_the_case_no_digits_open_it(client: TestClient) -> None:
     reference = _file(client, sender_id="web-4")
     for digits in ("0000", "1234"):
