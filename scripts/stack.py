@@ -175,7 +175,8 @@ class Stack:
         for service in self.services:
             log = open(log_dir / f"{service.name}.log", "ab")
             service.process = subprocess.Popen(
-                service.command, cwd=ROOT, env={**env, **service.env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                service.command, cwd=ROOT, env={**env, **service.env}, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     def wait_until_ready(self, timeout: float = 240.0) -> None:

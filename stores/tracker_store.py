@@ -15,9 +15,10 @@ instead of losing them. A retried save cannot store a turn twice: Rasa counts th
 It also keeps the conversations it has just stored in memory (`INTAKE_TRACKER_CACHE_SIZE`, default 1,000). Rasa's
 store reads a conversation's every event and replays them at each turn, and counts them again before each save;
 this store checks with one indexed query that the conversation's last stored event is still the one it knows, and
-then hands over the tracker it kept; saving it adds the new events without counting the stored ones again. When another server has written to the conversation since (a fail-over), or
-the tracker is not one this store handed out, it reads and counts as Rasa does. A tracker is handed out at most once:
-a turn that fails before it is saved leaves nothing behind in memory.
+then hands over the tracker it kept; saving it adds the new events without counting the stored ones again. When
+another server has written to the conversation since (a fail-over), or the tracker is not one this store handed
+out, it reads and counts as Rasa does (so does a retried save). A tracker is handed out at most once: a turn that
+fails before it is saved leaves nothing behind in memory.
 
 On SQLite it keeps its connection open (SQLAlchemy 1.4 would open the file again for every read and write) and
 uses write-ahead logging, so that a conversation is read while another worker writes.
@@ -85,9 +86,6 @@ class Recent:
     def pop(self, sender_id: str) -> Optional[Known]:
         return self._entries.pop(sender_id, None)
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
 
 def _setting(name: str, default: float) -> float:
     value = os.environ.get(name, "").strip()
@@ -121,9 +119,9 @@ class PatientSQLTrackerStore(SQLTrackerStore):
         if url.get_backend_name() == "sqlite":
             sa.event.listen(self.engine, "connect", _use_write_ahead_log)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
-        self.retry_seconds = (
-            retry_seconds if retry_seconds is not None else _setting("INTAKE_TRACKER_RETRY_SECONDS", DEFAULT_RETRY_SECONDS)
-        )
+        if retry_seconds is None:
+            retry_seconds = _setting("INTAKE_TRACKER_RETRY_SECONDS", DEFAULT_RETRY_SECONDS)
+        self.retry_seconds = retry_seconds
         size = cache_size if cache_size is not None else int(_setting("INTAKE_TRACKER_CACHE_SIZE", DEFAULT_CACHE_SIZE))
         self._kept = Recent(size)  # stored trackers, ready to hand out
         self._lent = Recent(size)  # trackers handed out to a turn and not yet saved
