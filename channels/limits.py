@@ -95,7 +95,8 @@ class SharedRateLimiter(RateLimiter):
     """
 
     def __init__(self, limit: int, path: Path, *, scope: str = "", window: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.time) -> None:
+        # The wall clock, not the monotonic one: the file may outlive a reboot, when the monotonic clock restarts.
         super().__init__(limit, window, clock)
         self.file = SharedFile(path, flush="OFF", schema=_SCHEMA)
         self.scope = scope  # limiters with different scopes keep separate counts in one file
