@@ -107,6 +107,19 @@ def said(tracker: DialogueStateTracker) -> list:
     return [event.text for event in tracker.events if isinstance(event, UserUttered)]
 
 
+def stored_words(path: Path) -> list:
+    """What the resident said, as Rasa's own SQL store reads it back."""
+    return [event["text"] for event in stock_read(path) if event["event"] == "user"]
+
+
+def first_turn(store: PatientSQLTrackerStore, words: str, sender: str = SENDER) -> DialogueStateTracker:
+    """Start a conversation, as Rasa does, with one message, and store it."""
+    tracker = asyncio.run(store.get_or_create_tracker(sender))
+    tracker.update(UserUttered(words))
+    asyncio.run(store.save(tracker))
+    return tracker
+
+
 def test_a_stored_conversation_is_handed_back_from_memory_and_stored_as_rasa_stores_it(tmp_path):
     path = tmp_path / "tracker.db"
     store = patient_store(path, retry_seconds=1)
@@ -124,9 +137,7 @@ def test_a_stored_conversation_is_handed_back_from_memory_and_stored_as_rasa_sto
 def test_what_another_server_stored_meanwhile_is_read_from_the_database(tmp_path):
     path = tmp_path / "tracker.db"
     first, second = patient_store(path, retry_seconds=1), patient_store(path, retry_seconds=1)
-    tracker = asyncio.run(first.get_or_create_tracker(SENDER))
-    tracker.update(UserUttered("pothole on Elm"))
-    asyncio.run(first.save(tracker))
+    tracker = first_turn(first, "pothole on Elm")
 
     elsewhere = asyncio.run(second.retrieve(SENDER))  # a fail-over: the other server takes a turn
     elsewhere.update(UserUttered("45 Elm Street"))
@@ -136,15 +147,13 @@ def test_what_another_server_stored_meanwhile_is_read_from_the_database(tmp_path
     assert back is not tracker and said(back) == ["pothole on Elm", "45 Elm Street"]
     back.update(UserUttered("yes"))
     asyncio.run(first.save(back))
-    assert [e["text"] for e in stock_read(path) if e["event"] == "user"] == ["pothole on Elm", "45 Elm Street", "yes"]
+    assert stored_words(path) == ["pothole on Elm", "45 Elm Street", "yes"]
 
 
 def test_a_turn_that_fails_before_it_is_saved_leaves_nothing_behind(tmp_path):
     path = tmp_path / "tracker.db"
     store = patient_store(path, retry_seconds=1)
-    tracker = asyncio.run(store.get_or_create_tracker(SENDER))
-    tracker.update(UserUttered("pothole on Elm"))
-    asyncio.run(store.save(tracker))
+    tracker = first_turn(store, "pothole on Elm")
 
     failing = asyncio.run(store.retrieve(SENDER))
     failing.update(UserUttered("a turn that raised before it was stored"))
@@ -154,15 +163,13 @@ def test_a_turn_that_fails_before_it_is_saved_leaves_nothing_behind(tmp_path):
     fresh.update(UserUttered("yes"))
     asyncio.run(store.save(fresh))
     asyncio.run(store.save(failing))  # a late save of the failed turn's tracker is counted as Rasa counts
-    assert [e["text"] for e in stock_read(path) if e["event"] == "user"] == ["pothole on Elm", "yes"]
+    assert stored_words(path) == ["pothole on Elm", "yes"]
 
 
 def test_a_new_session_is_read_back_as_rasa_reads_it(tmp_path):
     path = tmp_path / "tracker.db"
     store = patient_store(path, retry_seconds=1)
-    tracker = asyncio.run(store.get_or_create_tracker(SENDER))
-    tracker.update(UserUttered("pothole on Elm"))
-    asyncio.run(store.save(tracker))
+    tracker = first_turn(store, "pothole on Elm")
     tracker = asyncio.run(store.retrieve(SENDER))
     tracker.update(ActionExecuted(ACTION_SESSION_START_NAME))
     tracker.update(SessionStarted())
@@ -178,9 +185,7 @@ def test_memory_holds_at_most_the_configured_number_of_conversations(tmp_path):
     store = PatientSQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(tmp_path / "t.db"), cache_size=1)
     trackers = {}
     for sender in ("web:one", "web:two"):
-        trackers[sender] = asyncio.run(store.get_or_create_tracker(sender))
-        trackers[sender].update(UserUttered(f"from {sender}"))
-        asyncio.run(store.save(trackers[sender]))
+        trackers[sender] = first_turn(store, f"from {sender}", sender)
     assert asyncio.run(store.retrieve("web:two")) is trackers["web:two"]
     first = asyncio.run(store.retrieve("web:one"))
     assert first is not trackers["web:one"] and said(first) == ["from web:one"]
