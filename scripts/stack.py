@@ -156,19 +156,17 @@ class Stack:
             ),
             Service(
                 "rasa",
-                [str(BOT_BIN / "rasa"), "run", "--model", str(self.model), "--endpoints", "bot/endpoints.yml",
-                 "--credentials", "bot/credentials.yml", "--interface", self.host, "--port", str(self.rasa_port),
-                 # "=" keeps a token that starts with "-" from being read as an option.
-                 "--enable-api", f"--auth-token={env['INTAKE_RASA_TOKEN']}",
-                 "--cors", *self._origins()],
+                # `rasa run` with its workers each listening on the port and the API token read from
+                # INTAKE_RASA_TOKEN, out of the process list (serving/__main__.py).
+                [str(BOT_BIN / "python"), "-m", "serving", "--model", str(self.model), "--endpoints",
+                 "bot/endpoints.yml", "--credentials", "bot/credentials.yml", "--interface", self.host,
+                 "--port", str(self.rasa_port), "--enable-api", "--cors", *self._origins()],
                 f"{self.rasa_url}/webhooks/rest/",
                 env={
-                    # Rasa's workers share the port; each takes a connection when it is free. Without keep-alive a
-                    # resident's next message goes to whichever worker is free then, not back to a busy one.
+                    # The kernel gives each new connection to one worker (serving/reuse_port.py). Without keep-alive
+                    # a resident's next message is spread again, not tied to the worker that took the first.
                     "SANIC_WORKERS": str(self.rasa_workers()),
                     "SANIC_KEEP_ALIVE": "false",
-                    # A worker takes one waiting connection at a time (libuv, under uvloop), not all of them.
-                    "UV_TCP_SINGLE_ACCEPT": "1",
                 },
             ),
         ]

@@ -30,6 +30,7 @@ def imported_packages(folder: str) -> Iterator[tuple[Path, str]]:
         ("channels", {"backend", "actions", "rasa_sdk", "nlu_components"}),
         ("nlu_components", {"backend", "actions", "channels", "rasa_sdk", "stores"}),
         ("stores", {"backend", "actions", "channels", "rasa_sdk", "nlu_components"}),
+        ("serving", {"backend", "actions", "channels", "rasa_sdk", "nlu_components", "stores"}),
     ],
 )
 def test_no_import_against_the_direction(folder: str, forbidden: Set[str]) -> None:

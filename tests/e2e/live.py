@@ -26,6 +26,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def listening_sockets(port: int) -> int:
+    """Count the TCP sockets listening on the port on this machine (state 0A in /proc/net/tcp)."""
+    rows = [row.split() for row in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return sum(1 for row in rows if row[1].endswith(f":{port:04X}") and row[3] == "0A")
+
+
 def http(method: str, url: str, body: Optional[Dict[str, Any]] = None,
          headers: Optional[Dict[str, str]] = None) -> Tuple[int, Any]:
     """Send a JSON request and return (status, decoded JSON body)."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from live import Resident, http
+from live import Resident, http, listening_sockets
 
 # A reference the assistant gives (its questions also show an example number).
 REFERENCE = re.compile(r"reference number is ([CPS]-[2-9A-HJKMNP-Z]{7})\b")
@@ -98,3 +99,17 @@ def test_what_the_first_message_says_is_not_asked_again(stack):
     assert match, replies
     status, case = http("GET", f"{stack.backend_url}/api/cases/{match.group(1)}", headers=staff_headers(stack))
     assert status == 200 and case["location"] == "14 Maple Ave", case
+
+
+def test_each_rasa_worker_listens_and_no_secret_is_in_the_process_list(stack):
+    rasa = next(service for service in stack.services if service.name == "rasa")
+    assert listening_sockets(stack.rasa_port) == stack.rasa_workers() == 2
+    environment = stack.environment()
+    secrets = [environment[name] for name in ("INTAKE_RASA_TOKEN", "INTAKE_STAFF_TOKEN")]
+    for pid in [process.pid for process in (s.process for s in stack.services)] + children(rasa.process.pid):
+        command_line = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
+        assert not any(secret in command_line for secret in secrets), pid
+
+
+def children(pid: int) -> list:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]

@@ -1,0 +1,28 @@
+"""`python -m serving <rasa run options>`: `rasa run`, with its workers each listening on the port
+(serving/reuse_port.py) and the API token read from INTAKE_RASA_TOKEN, so it never shows in the process list."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from rasa.__main__ import main
+
+from serving import reuse_port
+
+TOKEN_VARIABLE = "INTAKE_RASA_TOKEN"
+
+
+def rasa_arguments(arguments: list[str], environ: dict[str, str]) -> list[str]:
+    """`rasa run` and the given options, plus `--auth-token` from the environment when the API is enabled."""
+    token = environ.get(TOKEN_VARIABLE, "")
+    if "--enable-api" in arguments and not token:
+        raise SystemExit(f"{TOKEN_VARIABLE} is empty: the Rasa API needs a token.")
+    # "=" keeps a token that starts with "-" from being read as an option.
+    return ["rasa", "run", *arguments, *([f"--auth-token={token}"] if "--enable-api" in arguments else [])]
+
+
+if __name__ == "__main__":
+    sys.argv = rasa_arguments(sys.argv[1:], dict(os.environ))
+    reuse_port.install()
+    main()
