@@ -154,11 +154,11 @@ class Cluster(Stack):
 
     # --- The servers ------------------------------------------------------------------------------------------
 
-    def _service_list(self, env: Dict[str, str]) -> List[Service]:
-        rasa_cmd = [str(BOT_BIN / "rasa"), "run", "--model", str(self.model), "--endpoints", str(ENDPOINTS),
-                    "--credentials", "bot/credentials.yml", "--interface", self.host, "--enable-api",
-                    # "=" keeps a token that starts with "-" from being read as an option.
-                    f"--auth-token={env['INTAKE_RASA_TOKEN']}", "--cors", *self._origins()]
+    def _service_list(self) -> List[Service]:
+        # `rasa run` as make run runs it (serving/__main__.py): the API token comes from INTAKE_RASA_TOKEN.
+        rasa_cmd = [str(BOT_BIN / "python"), "-m", "serving", "--model", str(self.model), "--endpoints",
+                    str(ENDPOINTS), "--credentials", "bot/credentials.yml", "--interface", self.host, "--enable-api",
+                    "--cors", *self._origins()]
         return [
             Service("postgres", [*as_user("postgres"), str(PG_BIN / "postgres"), "-D", str(self.pg_dir / "data"),
                                  "-p", str(self.postgres_port), "-k", str(self.pg_dir),
@@ -202,7 +202,7 @@ class Cluster(Stack):
         self._init_postgres()
         self._write_redis_conf()
         self.write_nginx_conf()
-        self.services = self._service_list(env)
+        self.services = self._service_list()
         for service in self.services[:2]:
             self.launch(service.name, env)
         self.wait_for(["postgres", "redis"], timeout=60)

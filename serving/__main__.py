@@ -1,5 +1,6 @@
 """`python -m serving <rasa run options>`: `rasa run`, with its workers each listening on the port
-(serving/reuse_port.py) and the API token read from INTAKE_RASA_TOKEN, so it never shows in the process list."""
+(serving/reuse_port.py), the model graph run without dask's scheduler (serving/graph_runner.py), and the API token
+read from INTAKE_RASA_TOKEN, so it never shows in the process list."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 
 from rasa.__main__ import main
 
-from serving import reuse_port
+from serving import graph_runner, reuse_port
 
 TOKEN_VARIABLE = "INTAKE_RASA_TOKEN"
 
@@ -25,4 +26,5 @@ def rasa_arguments(arguments: list[str], environ: dict[str, str]) -> list[str]:
 if __name__ == "__main__":
     sys.argv = rasa_arguments(sys.argv[1:], dict(os.environ))
     reuse_port.install()
+    graph_runner.install()
     main()
