@@ -1,6 +1,7 @@
 """`python -m serving <rasa run options>`: `rasa run`, with its workers each listening on the port
-(serving/reuse_port.py), the model graph run without dask's scheduler (serving/graph_runner.py), and the API token
-read from INTAKE_RASA_TOKEN, so it never shows in the process list."""
+(serving/reuse_port.py), the model graph run without dask's scheduler (serving/graph_runner.py), the conversation
+sent to the action server written by orjson (serving/action_calls.py), and the API token read from
+INTAKE_RASA_TOKEN, so it never shows in the process list."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 
 from rasa.__main__ import main
 
-from serving import graph_runner, reuse_port
+from serving import action_calls, graph_runner, reuse_port
 
 TOKEN_VARIABLE = "INTAKE_RASA_TOKEN"
 
@@ -27,4 +28,5 @@ if __name__ == "__main__":
     sys.argv = rasa_arguments(sys.argv[1:], dict(os.environ))
     reuse_port.install()
     graph_runner.install()
+    action_calls.install()
     main()

@@ -21,7 +21,8 @@ out, it reads and counts as Rasa does (so does a retried save). A tracker is han
 fails before it is saved leaves nothing behind in memory.
 
 On SQLite it keeps its connection open (SQLAlchemy 1.4 would open the file again for every read and write) and
-uses write-ahead logging, so that a conversation is read while another worker writes.
+uses write-ahead logging, so that a conversation is read while another worker writes; each turn is synced to disk
+only with INTAKE_TRACKER_SQLITE_SYNC=FULL.
 
 Use it in the endpoints file in place of `type: SQL`, with the same settings:
 `tracker_store: {type: stores.tracker_store.PatientSQLTrackerStore, dialect: postgresql, url: ..., db: ...}`.
@@ -102,8 +103,26 @@ def _engine_settings(url: sa.engine.URL) -> Dict[str, Any]:
             "connect_args": {"check_same_thread": False}}
 
 
-def _use_write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.execute("PRAGMA journal_mode=WAL")
+def _write_ahead_log(flush: str) -> Callable[[Any, Any], None]:
+    """Set up each new SQLite connection: write-ahead logging, synced to disk as `flush` says.
+
+    NORMAL: a turn is in the log file when the resident is answered, so it survives a crash of Rasa; it reaches the
+    disk at the next checkpoint, so a power cut may lose the last moments. FULL syncs every turn (about 0.8 ms of
+    the worker's time)."""
+
+    def set_up(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        dbapi_connection.execute(f"PRAGMA synchronous={flush}")
+
+    return set_up
+
+
+def sqlite_flush() -> str:
+    """Return INTAKE_TRACKER_SQLITE_SYNC (FULL or NORMAL, default NORMAL): how the SQLite tracker file is synced."""
+    value = os.environ.get("INTAKE_TRACKER_SQLITE_SYNC", "").strip().upper() or "NORMAL"
+    if value not in ("FULL", "NORMAL"):
+        raise ValueError("INTAKE_TRACKER_SQLITE_SYNC must be FULL or NORMAL")
+    return value
 
 
 class PatientSQLTrackerStore(SQLTrackerStore):
@@ -117,7 +136,7 @@ class PatientSQLTrackerStore(SQLTrackerStore):
         self.engine.dispose()
         self.engine = sa.create_engine(url, hide_parameters=True, **_engine_settings(url))
         if url.get_backend_name() == "sqlite":
-            sa.event.listen(self.engine, "connect", _use_write_ahead_log)
+            sa.event.listen(self.engine, "connect", _write_ahead_log(sqlite_flush()))
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         if retry_seconds is None:
             retry_seconds = _setting("INTAKE_TRACKER_RETRY_SECONDS", DEFAULT_RETRY_SECONDS)

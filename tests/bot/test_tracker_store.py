@@ -189,3 +189,18 @@ def test_memory_holds_at_most_the_configured_number_of_conversations(tmp_path):
     assert asyncio.run(store.retrieve("web:two")) is trackers["web:two"]
     first = asyncio.run(store.retrieve("web:one"))
     assert first is not trackers["web:one"] and said(first) == ["from web:one"]
+
+
+@pytest.mark.parametrize("setting, level", [("", 1), ("full", 2), ("NORMAL", 1)])
+def test_the_sqlite_file_is_synced_as_configured(tmp_path, monkeypatch, setting, level):
+    monkeypatch.setenv("INTAKE_TRACKER_SQLITE_SYNC", setting)
+    store = patient_store(tmp_path / "tracker.db", retry_seconds=1)
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == level  # 1 NORMAL, 2 FULL
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_a_wrong_sync_setting_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("INTAKE_TRACKER_SQLITE_SYNC", "sometimes")
+    with pytest.raises(ValueError, match="FULL or NORMAL"):
+        patient_store(tmp_path / "tracker.db", retry_seconds=1)
