@@ -12,6 +12,7 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import socket
 from typing import Any, Dict, List
 
 import sanic.app
@@ -25,6 +26,7 @@ def serve_multiple(server_settings: Dict[str, Any], workers: int) -> None:
     if server_settings.get("sock") is not None or server_settings.get("unix"):
         sanic_serve_multiple(server_settings, workers)  # a socket given by the caller is shared as before
         return
+    _refuse_a_taken_port(server_settings["host"], server_settings["port"])
     settings = {**server_settings, "reuse_port": True, "run_multiple": True}
     main_start, main_stop = settings.pop("main_start", None), settings.pop("main_stop", None)
     loop = asyncio.new_event_loop()
@@ -49,6 +51,16 @@ def serve_multiple(server_settings: Dict[str, Any], workers: int) -> None:
         process.join()
     trigger_events(main_stop, loop)
     loop.close()
+
+
+def _refuse_a_taken_port(host: str, port: int) -> None:
+    """Raise OSError (address in use) when another server listens on the port, as Sanic's own way does. Sockets
+    with SO_REUSEPORT share a port with any other such socket of the same user: without this check, a second
+    server started on the same port by mistake would silently take part of the first one's traffic."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
 
 
 def install() -> None:

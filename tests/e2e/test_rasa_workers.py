@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -51,3 +52,19 @@ def test_each_worker_listens_on_the_port_and_takes_connections():
         os.killpg(server.pid, signal.SIGTERM)
         assert server.wait(timeout=30) is not None
     assert listening_sockets(port) == 0
+
+
+def test_a_port_another_server_listens_on_is_refused():
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # as the workers of a first server do
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        second = subprocess.Popen([sys.executable, "-c", APP, str(taken.getsockname()[1])], cwd=ROOT,
+                                  start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            _, errors = second.communicate(timeout=60)  # a server that shares the port would run on
+        finally:
+            if second.poll() is None:
+                os.killpg(second.pid, signal.SIGKILL)
+    assert second.returncode != 0
+    assert "Address already in use" in errors
