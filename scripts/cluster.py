@@ -297,9 +297,6 @@ class Cluster(Stack):
 
     # --- Starting and stopping one server ---------------------------------------------------------------------
 
-    def service(self, name: str) -> Service:
-        return next(s for s in self.services if s.name == name)
-
     def launch(self, name: str, env: Optional[Dict[str, str]] = None) -> None:
         """Start one server in the background, logging to <var_dir>/log/<name>.log."""
         service = self.service(name)
@@ -331,19 +328,6 @@ class Cluster(Stack):
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-
-    def wait_for(self, names: Sequence[str], timeout: float = 240.0) -> None:
-        """Wait until these servers answer; raise with the log's tail if one dies or time runs out."""
-        deadline = time.monotonic() + timeout
-        for name in names:
-            service = self.service(name)
-            while not self._ready(service):
-                assert service.process is not None
-                if service.process.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {service.process.returncode}:\n{self.log_tail(name)}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} not ready after {timeout:.0f} s:\n{self.log_tail(name)}")
-                time.sleep(0.5)
 
     def _ready(self, service: Service) -> bool:
         if service.name == "postgres":  # it accepts TCP connections before it accepts sessions

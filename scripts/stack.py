@@ -179,15 +179,27 @@ class Stack:
 
     def wait_until_ready(self, timeout: float = 240.0) -> None:
         """Wait until every service answers its ready URL; raise with the log's tail if one dies or times out."""
+        self.wait_for([service.name for service in self.services], timeout)
+
+    def wait_for(self, names: Sequence[str], timeout: float = 240.0) -> None:
+        """Wait until these services are ready; raise with the log's tail if one dies or time runs out."""
         deadline = time.monotonic() + timeout
-        for service in self.services:
-            while not _answers(service.ready_url):
+        for name in names:
+            service = self.service(name)
+            while not self._ready(service):
                 assert service.process is not None
                 if service.process.poll() is not None:
-                    raise RuntimeError(f"{service.name} exited with {service.process.returncode}:\n{self.log_tail(service.name)}")
+                    raise RuntimeError(f"{name} exited with {service.process.returncode}:\n{self.log_tail(name)}")
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"{service.name} not ready after {timeout:.0f} s:\n{self.log_tail(service.name)}")
+                    raise RuntimeError(f"{name} not ready after {timeout:.0f} s:\n{self.log_tail(name)}")
                 time.sleep(0.5)
+
+    def _ready(self, service: Service) -> bool:
+        return _answers(service.ready_url)
+
+    def service(self, name: str) -> Service:
+        """Return the service with this name."""
+        return next(service for service in self.services if service.name == name)
 
     def log_tail(self, name: str, lines: int = 30) -> str:
         """Return the last lines of a service's log."""

@@ -20,9 +20,15 @@ from rasa.engine.runner.dask import DaskGraphRunner
 class SequentialGraphRunner(DaskGraphRunner):
     """A `DaskGraphRunner` that runs the nodes itself, depth first, in the order of their needs."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Rasa asks for two sets of targets, the NLU's and the policies': each schema is worked out once.
+        self._schemas: Dict[Tuple[Text, ...], GraphSchema] = {}
+
     def run(self, inputs: Optional[Dict[Text, Any]] = None, targets: Optional[List[Text]] = None) -> Dict[Text, Any]:
         """Run the nodes the targets need and return {target's node name: its output}."""
-        schema = self._minimal_schema(tuple(targets or self._graph_schema.target_names))
+        wanted = tuple(targets or self._graph_schema.target_names)
+        schema = self._minimal_schema(wanted)
         done: Dict[Text, Any] = {}
         for name, value in (inputs or {}).items():
             if isinstance(value, str) and value in schema.nodes:
@@ -41,16 +47,14 @@ class SequentialGraphRunner(DaskGraphRunner):
             return done[name]
 
         try:
-            return dict(result(target) for target in targets or self._graph_schema.target_names)
+            return dict(result(target) for target in wanted)
         except RuntimeError as error:
             raise GraphRunError("Error running runner.") from error
 
     def _minimal_schema(self, targets: Tuple[Text, ...]) -> GraphSchema:
-        # Rasa asks for two sets of targets, the NLU's and the policies': each is worked out once.
-        schemas = self.__dict__.setdefault("_schemas", {})
-        if targets not in schemas:
-            schemas[targets] = self._graph_schema.minimal_graph_schema(list(targets))
-        return schemas[targets]
+        if targets not in self._schemas:
+            self._schemas[targets] = self._graph_schema.minimal_graph_schema(list(targets))
+        return self._schemas[targets]
 
 
 def install() -> None:
