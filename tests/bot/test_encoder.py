@@ -1,4 +1,4 @@
-"""The numpy sentence encoder reproduces all-MiniLM-L6-v2 as sentence-transformers computes it."""
+"""The sentence encoder reproduces all-MiniLM-L6-v2 as sentence-transformers computes it."""
 
 from __future__ import annotations
 
