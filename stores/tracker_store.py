@@ -13,12 +13,13 @@ under Rasa's 60-second conversation lock) before giving up. A restart or a fail-
 instead of losing them. A retried save cannot store a turn twice: Rasa counts the stored events before adding more.
 
 It also keeps the conversations it has just stored in memory (`INTAKE_TRACKER_CACHE_SIZE`, default 1,000). Rasa's
-store reads a conversation's every event and replays them at each turn, and counts them again before each save;
-this store checks with one indexed query that the conversation's last stored event is still the one it knows, and
-then hands over the tracker it kept; saving it adds the new events without counting the stored ones again. When
-another server has written to the conversation since (a fail-over), or the tracker is not one this store handed
-out, it reads and counts as Rasa does (so does a retried save). A tracker is handed out at most once: a turn that
-fails before it is saved leaves nothing behind in memory.
+store reads a conversation's every event and replays them at each turn, and counts them again before each save.
+This store reads only the events stored after the last one it knows (with one indexed query; usually there are
+none) and adds them to the tracker it kept: each Rasa worker takes about half of a conversation's turns, so the
+other half were stored by the other worker. Saving adds the new events without counting the stored ones again.
+When the newer events start a new session, or the tracker is not one this store handed out, it reads and counts
+as Rasa does (so does a retried save). A tracker is handed out at most once: a turn that fails before it is saved
+leaves nothing behind in memory, and a tracker saved the counting way is read again at the next turn.
 
 On SQLite it keeps its connection open (SQLAlchemy 1.4 would open the file again for every read and write) and
 uses write-ahead logging, so that a conversation is read while another worker writes; each turn is synced to disk
@@ -41,7 +42,7 @@ from typing import Any, Awaitable, Callable, Dict, Iterable, Optional, Text, Typ
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
-from rasa.shared.core.events import SessionStarted
+from rasa.shared.core.events import SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import exc
@@ -64,9 +65,10 @@ def is_unreachable(error: BaseException) -> bool:
 
 @dataclass
 class Known:
-    """A tracker whose events up to `stored` are in the database, the last of them with the id `last_id`."""
+    """A tracker whose events up to `stored` are in the database, the last of them with the id `last_id`; no tracker
+    when the database holds nothing of the conversation."""
 
-    tracker: DialogueStateTracker
+    tracker: Optional[DialogueStateTracker]
     stored: int
     last_id: int
 
@@ -143,6 +145,7 @@ class PatientSQLTrackerStore(SQLTrackerStore):
         self.retry_seconds = retry_seconds
         size = cache_size if cache_size is not None else int(_setting("INTAKE_TRACKER_CACHE_SIZE", DEFAULT_CACHE_SIZE))
         self._kept = Recent(size)  # stored trackers, ready to hand out
+        self._prepare_statements()
         self._lent = Recent(size)  # trackers handed out to a turn and not yet saved
 
     async def _patiently(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
@@ -178,40 +181,81 @@ class PatientSQLTrackerStore(SQLTrackerStore):
         """Return every conversation's id, waiting for the database when it is away."""
         return await self._patiently("list conversations", lambda: super(PatientSQLTrackerStore, self).keys())
 
-    def _last_event_id(self, session: sa.orm.Session, sender_id: Text) -> Optional[int]:
+    def _prepare_statements(self) -> None:
+        # Built once: SQLAlchemy would otherwise build and look up each statement again at every turn.
         events = self.SQLEvent.__table__
-        return session.execute(sa.select(sa.func.max(events.c.id)).where(events.c.sender_id == sender_id)).scalar()
+        sender = sa.bindparam("sender_id")
+        self._last_id_sql = sa.select(sa.func.max(events.c.id)).where(events.c.sender_id == sender)
+        self._newer_sql = (sa.select(events.c.id, events.c.type_name, events.c.timestamp, events.c.data)
+                           .where(events.c.sender_id == sender, events.c.id > sa.bindparam("after"))
+                           .order_by(events.c.id))
+        self._insert_sql = events.insert()
+
+    def _last_event_id(self, connection: sa.engine.Connection, sender_id: Text) -> Optional[int]:
+        return connection.execute(self._last_id_sql, {"sender_id": sender_id}).scalar()
 
     async def _current_session(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         kept = self._kept.pop(sender_id)
+        if kept is not None:
+            with self.engine.connect() as connection:
+                rows = connection.execute(self._newer_sql, {"sender_id": sender_id, "after": kept.last_id}).all()
+            caught_up = self._catch_up(kept, rows)
+            if caught_up is not None:
+                self._lent.put(sender_id, caught_up)
+                return caught_up.tracker
         with self.session_scope() as session:
-            if kept is not None and self._last_event_id(session, sender_id) == kept.last_id:
-                self._lent.put(sender_id, kept)
-                return kept.tracker
             rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
         if not rows or not self.domain:
+            self._lent.put(sender_id, Known(None, 0, 0))  # nothing stored yet: a first save need not count
             return None
         tracker = DialogueStateTracker.from_dict(sender_id, [json.loads(row.data) for row in rows], self.domain.slots)
         self._lent.put(sender_id, Known(tracker, len(rows), rows[-1].id))
         return tracker
 
+    def _catch_up(self, kept: Known, newer: list) -> Optional[Known]:
+        """Add to a kept tracker the events another server stored after it, when they continue its session (the
+        tracker is then what Rasa would read and replay); None when they start a new session."""
+        if not newer:
+            return kept
+        if any(row.type_name == SessionStarted.type_name for row in newer):
+            return None
+        session_start = max((event.timestamp for event in kept.tracker.events if isinstance(event, SessionStarted)),
+                            default=None)
+        if session_start is not None and any(row.timestamp is None or row.timestamp < session_start for row in newer):
+            return None
+        for event in deserialise_events([json.loads(row.data) for row in newer]):
+            kept.tracker.update(event)
+        return Known(kept.tracker, kept.stored + len(newer), newer[-1].id)
+
+    def _known_count(self, tracker: DialogueStateTracker) -> Optional[int]:
+        """How many of the tracker's events are stored, when this store handed it out or has just stored it.
+
+        The turn holds the conversation's lock, which every Rasa server shares: nobody else has written to the
+        conversation since."""
+        sender_id = tracker.sender_id
+        lent, kept = self._lent.pop(sender_id), self._kept.pop(sender_id)
+        if lent is not None and lent.tracker in (tracker, None):
+            return lent.stored
+        if kept is not None and kept.tracker is tracker:  # saved again in the same turn
+            return kept.stored
+        return None
+
     async def _store_new_events(self, tracker: DialogueStateTracker) -> None:
         sender_id = tracker.sender_id
-        lent = self._lent.pop(sender_id)
-        with self.session_scope() as session:
-            # The turn holds the conversation's lock, which every Rasa server shares: nobody else has written to
-            # the conversation since this tracker was handed out.
-            if lent is not None and lent.tracker is tracker:
-                stored = lent.stored
-            else:  # Rasa's way: count what the current session already holds
+        stored = self._known_count(tracker)
+        known = stored is not None
+        if stored is None:  # Rasa's way: count what the current session already holds
+            with self.session_scope() as session:
                 stored = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
-            events = list(tracker.events)
-            rows = [self._row(sender_id, event) for event in events[stored:]]
+        events = list(tracker.events)
+        rows = [self._row(sender_id, event) for event in events[stored:]]
+        with self.engine.begin() as connection:
             if rows:
-                session.execute(sa.insert(self.SQLEvent.__table__), rows)
-            session.commit()
-            last_id = self._last_event_id(session, sender_id)
-        if last_id is not None and self._is_current_session(events):
+                connection.execute(self._insert_sql, rows)
+            last_id = self._last_event_id(connection, sender_id)
+        # A tracker that was counted may hold other events than those stored (a late save of a failed turn): it
+        # is read again next time.
+        if known and last_id is not None and self._is_current_session(events):
             self._kept.put(sender_id, Known(tracker, len(events), last_id))
 
     @staticmethod

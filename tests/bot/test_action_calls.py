@@ -1,5 +1,6 @@
-"""Rasa's calls to the action server write the conversation with orjson (serving/action_calls.py): the server gets
-the same JSON, with Rasa's headers and authentication, and what orjson refuses is written by json as before."""
+"""Rasa's calls to the action server (serving/action_calls.py) write the conversation with orjson: the server gets
+the same JSON, with Rasa's headers and authentication, and what orjson refuses is written by json as before. A
+worker's calls share a kept-alive connection, let go before the action server would close it."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ def test_to_json_falls_back_to_json_for_what_orjson_refuses():
 
 def test_the_action_server_gets_the_conversation_as_rasa_sends_it(monkeypatch):
     monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)  # undone afterwards
+    monkeypatch.setattr(action_calls, "SESSIONS", action_calls.SharedSessions())
     action_calls.install()
     received = {}
 
@@ -49,6 +51,7 @@ def test_the_action_server_gets_the_conversation_as_rasa_sends_it(monkeypatch):
             answer = await endpoint.request(json=payload, method="post")
             return {"payload": payload, "answer": answer}
         finally:
+            await action_calls.SESSIONS.close()
             await runner.cleanup()
 
     sent = asyncio.run(call())
@@ -58,3 +61,89 @@ def test_the_action_server_gets_the_conversation_as_rasa_sends_it(monkeypatch):
     assert received["headers"]["X-City"] == "311"
     assert received["headers"]["Authorization"].startswith("Basic ")
     assert received["query"] == {"token": "t0ken"}
+
+
+def test_calls_from_one_worker_share_a_kept_alive_connection(monkeypatch):
+    monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)  # undone afterwards
+    monkeypatch.setattr(action_calls, "SESSIONS", action_calls.SharedSessions())
+
+    async def calls() -> list:
+        peers = []
+
+        async def webhook(request: web.Request) -> web.Response:
+            peers.append(request.transport.get_extra_info("peername")[1])
+            return web.json_response({"events": [], "responses": []})
+
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+            for _ in range(3):
+                assert await endpoint.request(json={"next_action": "action_x"}, method="post") == {
+                    "events": [], "responses": []}
+        finally:
+            await action_calls.SESSIONS.close()
+            await runner.cleanup()
+        return peers
+
+    rasas_way = asyncio.run(calls())
+    assert len(set(rasas_way)) == 3  # a new connection for every call
+    action_calls.install()
+    kept = asyncio.run(calls())
+    assert len(kept) == 3 and len(set(kept)) == 1
+
+
+def test_one_session_per_loop_and_endpoint_settings():
+    sessions = action_calls.SharedSessions()
+    city = EndpointConfig("http://127.0.0.1:1/webhook", headers={"X-City": "311"})
+    same = EndpointConfig("http://127.0.0.1:1/other", headers={"X-City": "311"})
+    other = EndpointConfig("http://127.0.0.1:1/webhook", basic_auth={"username": "rasa", "password": "secret"})
+
+    async def first_loop():
+        async with sessions.borrow(city) as session:
+            pass
+        assert not session.closed  # leaving `async with` leaves it open
+        assert sessions.get(same) is session and sessions.get(other) is not session
+        return session
+
+    old = asyncio.run(first_loop())
+
+    async def second_loop():
+        session = sessions.get(city)
+        assert session is not old and not session.closed
+        assert old.closed  # dropped with its closed loop
+        await sessions.close()
+        assert session.closed and sessions.get(city) is not session
+        await sessions.close()
+
+    asyncio.run(second_loop())
+
+
+def test_connections_are_let_go_before_the_action_server_closes_them():
+    from sanic.config import DEFAULT_CONFIG
+
+    assert action_calls.KEEPALIVE_SECONDS < DEFAULT_CONFIG["KEEP_ALIVE_TIMEOUT"]
+
+
+def test_a_stopping_worker_closes_its_sessions(monkeypatch):
+    import rasa.core.run
+
+    monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
+    monkeypatch.setattr(rasa.core.run, "close_resources", rasa.core.run.close_resources)
+    monkeypatch.setattr(action_calls, "SESSIONS", action_calls.SharedSessions())
+    action_calls.install()
+
+    class App:
+        class ctx:  # noqa: N801 - Sanic's attribute name
+            agent = None
+
+    async def stop():
+        session = action_calls.SESSIONS.get(EndpointConfig("http://127.0.0.1:1/webhook"))
+        await rasa.core.run.close_resources(App(), asyncio.get_running_loop())
+        return session
+
+    assert asyncio.run(stop()).closed

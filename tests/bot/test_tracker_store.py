@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.constants import ACTION_SESSION_START_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
+from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import exc
 
@@ -26,11 +27,12 @@ from stores.tracker_store import PatientSQLTrackerStore
 
 SENDER = "sms:+16475550177"
 WORDS = "the quillfeather hydrant on my street is leaking"
+DOMAIN = Domain.from_dict({"slots": {"location": {"type": "text", "mappings": [{"type": "from_text"}]}}})
 
 
 def patient_store(path: Path, retry_seconds: float) -> PatientSQLTrackerStore:
     # timeout 0: SQLite's own wait for a lock is off, so that the store's waiting is what is tested.
-    return PatientSQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(path), query={"timeout": "0"},
+    return PatientSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(path), query={"timeout": "0"},
                                   retry_seconds=retry_seconds)
 
 
@@ -96,6 +98,21 @@ def test_when_the_database_stays_away_the_error_quotes_no_sender_and_no_words(tm
 
 # What the store keeps in memory between turns: never a stale or half-finished conversation.
 
+@contextmanager
+def statements(store: PatientSQLTrackerStore) -> Iterator[list]:
+    """The SQL statements the store runs meanwhile, lower-cased."""
+    executed: list = []
+
+    def record(_connection, _cursor, statement, *_args) -> None:
+        executed.append(statement.lower())
+
+    sa.event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        yield executed
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", record)
+
+
 def stock_read(path: Path) -> list:
     """The conversation's current session as Rasa's own SQL store reads it from the file."""
     stock = SQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(path))
@@ -134,20 +151,49 @@ def test_a_stored_conversation_is_handed_back_from_memory_and_stored_as_rasa_sto
     assert said(tracker) == ["pothole on Elm", "45 Elm Street", "yes"]
 
 
-def test_what_another_server_stored_meanwhile_is_read_from_the_database(tmp_path):
+def test_what_another_server_stored_meanwhile_is_added_to_the_kept_conversation(tmp_path):
     path = tmp_path / "tracker.db"
     first, second = patient_store(path, retry_seconds=1), patient_store(path, retry_seconds=1)
     tracker = first_turn(first, "pothole on Elm")
 
-    elsewhere = asyncio.run(second.retrieve(SENDER))  # a fail-over: the other server takes a turn
+    elsewhere = asyncio.run(second.retrieve(SENDER))  # the other worker takes a turn
     elsewhere.update(UserUttered("45 Elm Street"))
+    elsewhere.update(SlotSet("location", "45 Elm Street"))
     asyncio.run(second.save(elsewhere))
 
-    back = asyncio.run(first.retrieve(SENDER))
-    assert back is not tracker and said(back) == ["pothole on Elm", "45 Elm Street"]
+    with statements(first) as executed:
+        back = asyncio.run(first.retrieve(SENDER))
+    assert back is tracker and said(back) == ["pothole on Elm", "45 Elm Street"]
+    assert [event.as_dict() for event in back.events] == stock_read(path)  # what Rasa would read and replay
+    assert back.get_slot("location") == "45 Elm Street"
+    assert len(executed) == 1 and "events.id >" in executed[0]  # only the newer events were read
     back.update(UserUttered("yes"))
     asyncio.run(first.save(back))
     assert stored_words(path) == ["pothole on Elm", "45 Elm Street", "yes"]
+    assert asyncio.run(second.retrieve(SENDER)) is elsewhere and said(elsewhere) == said(back)
+
+
+def test_a_new_session_started_by_another_server_is_read_as_rasa_reads_it(tmp_path):
+    path = tmp_path / "tracker.db"
+    first, second = patient_store(path, retry_seconds=1), patient_store(path, retry_seconds=1)
+    tracker = first_turn(first, "pothole on Elm")
+
+    elsewhere = asyncio.run(second.retrieve(SENDER))
+    for event in (ActionExecuted(ACTION_SESSION_START_NAME), SessionStarted(), UserUttered("hello again")):
+        elsewhere.update(event)
+    asyncio.run(second.save(elsewhere))
+
+    back = asyncio.run(first.retrieve(SENDER))
+    assert back is not tracker and said(back) == ["hello again"]
+    assert [event.as_dict() for event in back.events] == stock_read(path)
+
+
+def test_a_new_conversation_is_stored_without_counting_its_events(tmp_path):
+    store = patient_store(tmp_path / "tracker.db", retry_seconds=1)
+    with statements(store) as executed:
+        first_turn(store, "pothole on Elm")
+    assert not any("count(" in statement for statement in executed)
+    assert stored_words(tmp_path / "tracker.db") == ["pothole on Elm"]
 
 
 def test_a_turn_that_fails_before_it_is_saved_leaves_nothing_behind(tmp_path):
@@ -164,6 +210,7 @@ def test_a_turn_that_fails_before_it_is_saved_leaves_nothing_behind(tmp_path):
     asyncio.run(store.save(fresh))
     asyncio.run(store.save(failing))  # a late save of the failed turn's tracker is counted as Rasa counts
     assert stored_words(path) == ["pothole on Elm", "yes"]
+    assert said(asyncio.run(store.retrieve(SENDER))) == ["pothole on Elm", "yes"]  # not the failed turn's words
 
 
 def test_a_new_session_is_read_back_as_rasa_reads_it(tmp_path):
