@@ -255,8 +255,8 @@ class PatientSQLTrackerStore(SQLTrackerStore):
             last_id = self._last_event_id(connection, sender_id)
         # A tracker that was counted may hold other events than those stored (a late save of a failed turn): it
         # is read again next time.
-        if known and last_id is not None and self._is_current_session(events):
-            self._kept.put(sender_id, Known(tracker, len(events), last_id))
+        if known and self._is_current_session(events):
+            self._kept.put(sender_id, Known(tracker, len(events), last_id or 0))  # 0: nothing stored yet
 
     @staticmethod
     def _is_current_session(events: list) -> bool:

@@ -131,7 +131,7 @@ def stored_words(path: Path) -> list:
 
 def first_turn(store: PatientSQLTrackerStore, words: str, sender: str = SENDER) -> DialogueStateTracker:
     """Start a conversation, as Rasa does, with one message, and store it."""
-    tracker = asyncio.run(store.get_or_create_tracker(sender))
+    tracker = asyncio.run(store.get_or_create_tracker(sender, append_action_listen=False))  # as the processor asks
     tracker.update(UserUttered(words))
     asyncio.run(store.save(tracker))
     return tracker
