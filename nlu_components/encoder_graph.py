@@ -4,18 +4,32 @@ Input: token ids and an attention mask (1 for real tokens, 0 for padding), each 
 hidden states (batch, length, hidden size); mean pooling and normalisation are left to the caller. The arithmetic is
 BERT's: embeddings (word + position + token type 0) and layer norm; then per layer self-attention with padding masked
 out, a residual and layer norm, a feed-forward block with BERT's exact GELU (with erf), a residual and layer norm.
+
+Any of the six dense layers of each encoder layer (`DENSE_LAYERS`) can run in int8, as ONNX Runtime's
+`quantize_dynamic` would make it but without its cost at load: the weight matrix is quantized here, in numpy,
+symmetric with one scale per output column; in the graph the activation is quantized per run
+(DynamicQuantizeLinear: uint8, one scale and zero point for the whole tensor), multiplied as integers (MatMulInteger),
+and scaled back to float by activation scale x column scales before the bias. ONNX Runtime fuses that pattern into
+its own int8 kernels (MatMulIntegerToFloat, DynamicQuantizeMatMul). The attention products (query x key,
+weights x value) have no fixed weights and stay float32. Because the activation scale is one per run, an int8
+vector depends a little on the other texts run with it and on their padding; the caller runs texts alone for that.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Dict, List
+from typing import Collection, Dict, List, Tuple
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 OPSET = 17  # the first with LayerNormalization
+# The dense layers of each encoder layer, named as in the weights after "encoder.layer.<n>.".
+DENSE_LAYERS = (
+    "attention.self.query", "attention.self.key", "attention.self.value",
+    "attention.output.dense", "intermediate.dense", "output.dense",
+)
 
 
 class _Graph:
@@ -30,14 +44,30 @@ class _Graph:
         return name
 
     def op(self, op_type: str, *inputs: str, **attributes: object) -> str:
-        output = f"{op_type.lower()}_{len(self.nodes)}"
-        self.nodes.append(helper.make_node(op_type, list(inputs), [output], **attributes))
-        return output
+        return self.op_outputs(op_type, 1, *inputs, **attributes)[0]
+
+    def op_outputs(self, op_type: str, count: int, *inputs: str, **attributes: object) -> List[str]:
+        """Add a node with `count` outputs; return their names."""
+        name = f"{op_type.lower()}_{len(self.nodes)}"
+        outputs = [name] + [f"{name}_{i}" for i in range(1, count)]
+        self.nodes.append(helper.make_node(op_type, list(inputs), outputs, **attributes))
+        return outputs
 
 
-def bert_graph(weights: Dict[str, np.ndarray], heads: int, layers: int, eps: float) -> onnx.ModelProto:
+def quantize_columns(matrix: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Return (int8 matrix, float32 scale per column) with matrix ~= int8 x scale: symmetric, in [-127, 127], one
+    scale per output column, as `quantize_dynamic(per_channel=True)` computes it."""
+    largest = np.abs(matrix).max(axis=0)
+    scale = np.where(largest > 0, largest / 127.0, 1.0).astype(np.float32)
+    return np.clip(np.rint(matrix / scale), -127, 127).astype(np.int8), scale
+
+
+def bert_graph(weights: Dict[str, np.ndarray], heads: int, layers: int, eps: float,
+               int8: Collection[str] = ()) -> onnx.ModelProto:
     """Return the encoder as an ONNX model: inputs `input_ids` (int64) and `attention_mask` (float32), output
-    `hidden` (float32)."""
+    `hidden` (float32). The dense layers named in `int8` (of `DENSE_LAYERS`) run with int8 weights in every layer."""
+    unknown = set(int8) - set(DENSE_LAYERS)
+    assert not unknown, f"not dense layers of the encoder: {sorted(unknown)}"
     g = _Graph()
     hidden_size = weights["embeddings.word_embeddings.weight"].shape[1]
     head_size = hidden_size // heads
@@ -46,9 +76,22 @@ def bert_graph(weights: Dict[str, np.ndarray], heads: int, layers: int, eps: flo
         return g.op("LayerNormalization", x, g.weight(f"{prefix}.weight", weights[f"{prefix}.weight"]),
                     g.weight(f"{prefix}.bias", weights[f"{prefix}.bias"]), axis=-1, epsilon=eps)
 
-    def dense(x: str, prefix: str) -> str:
-        matrix = g.weight(f"{prefix}.weight", np.ascontiguousarray(weights[f"{prefix}.weight"].T))
-        return g.op("Add", g.op("MatMul", x, matrix), g.weight(f"{prefix}.bias", weights[f"{prefix}.bias"]))
+    def dense(x: str, layer: str, name: str) -> str:
+        prefix = f"{layer}.{name}"
+        matrix = np.ascontiguousarray(weights[f"{prefix}.weight"].T)
+        if name in int8:
+            product = int8_matmul(x, matrix, prefix)
+        else:
+            product = g.op("MatMul", x, g.weight(f"{prefix}.weight", matrix))
+        return g.op("Add", product, g.weight(f"{prefix}.bias", weights[f"{prefix}.bias"]))
+
+    def int8_matmul(x: str, matrix: np.ndarray, prefix: str) -> str:
+        # x (uint8, scale, zero point) times matrix (int8, a scale per column, zero point 0), back to float32.
+        quantized, column_scales = quantize_columns(matrix)
+        x_int, x_scale, x_zero = g.op_outputs("DynamicQuantizeLinear", 3, x)
+        product = g.op("MatMulInteger", x_int, g.weight(f"{prefix}.weight_int8", quantized), x_zero)
+        scales = g.op("Mul", x_scale, g.weight(f"{prefix}.weight_scale", column_scales))
+        return g.op("Mul", g.op("Cast", product, to=TensorProto.FLOAT), scales)
 
     def number(name: str, value: float) -> str:
         return g.weight(name, np.array(value, dtype=np.float32))
@@ -80,16 +123,16 @@ def bert_graph(weights: Dict[str, np.ndarray], heads: int, layers: int, eps: flo
         p = f"encoder.layer.{layer}"
 
         def heads_of(name: str, order: List[int]) -> str:
-            return g.op("Transpose", g.op("Reshape", dense(x, f"{p}.attention.self.{name}"), split), perm=order)
+            return g.op("Transpose", g.op("Reshape", dense(x, p, f"attention.self.{name}"), split), perm=order)
 
         query, key, value = heads_of("query", [0, 2, 1, 3]), heads_of("key", [0, 2, 3, 1]), heads_of("value", [0, 2, 1, 3])
         scores = g.op("Add", g.op("Mul", g.op("MatMul", query, key), scale), padding)
         context = g.op("MatMul", g.op("Softmax", scores, axis=-1), value)
         context = g.op("Reshape", g.op("Transpose", context, perm=[0, 2, 1, 3]), merge)
-        x = layer_norm(g.op("Add", dense(context, f"{p}.attention.output.dense"), x), f"{p}.attention.output.LayerNorm")
-        inner = dense(x, f"{p}.intermediate.dense")
+        x = layer_norm(g.op("Add", dense(context, p, "attention.output.dense"), x), f"{p}.attention.output.LayerNorm")
+        inner = dense(x, p, "intermediate.dense")
         gelu = g.op("Mul", g.op("Mul", inner, half), g.op("Add", one, g.op("Erf", g.op("Div", inner, root_two))))
-        x = layer_norm(g.op("Add", dense(gelu, f"{p}.output.dense"), x), f"{p}.output.LayerNorm")
+        x = layer_norm(g.op("Add", dense(gelu, p, "output.dense"), x), f"{p}.output.LayerNorm")
 
     g.nodes.append(helper.make_node("Identity", [x], ["hidden"]))
     graph = helper.make_graph(

@@ -1,14 +1,15 @@
 """Rasa featurizer that adds a pre-trained sentence embedding (all-MiniLM-L6-v2) to every message's text.
 
 It gives the intent classifier a sense of meaning beyond the words seen in training: "the bins were left full
-again" lands near "nobody emptied our garbage" although they share no word.
+again" lands near "nobody emptied our garbage" although they share no word. Option `precision`: "float32" (default,
+the published model) or "int8" (int8 weights in the encoder's dense layers: about 4 times faster per message).
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -20,17 +21,18 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu_components.encoder import SentenceEncoder
+from nlu_components.encoder import PRECISIONS, SentenceEncoder
 
 logger = logging.getLogger(__name__)
-_ENCODERS: Dict[str, SentenceEncoder] = {}
+_ENCODERS: Dict[Tuple[str, str], SentenceEncoder] = {}
 
 
-def shared_encoder(folder: Optional[str] = None) -> SentenceEncoder:
-    """Return one encoder per folder for the whole process (ONNX Runtime holds its 90 MB of weights)."""
-    key = folder or ""
+def shared_encoder(folder: Optional[str] = None, precision: str = "float32") -> SentenceEncoder:
+    """Return one encoder per folder and precision for the whole process (ONNX Runtime holds its weights: 90 MB in
+    float32, a quarter of that in int8)."""
+    key = (folder or "", precision)
     if key not in _ENCODERS:
-        _ENCODERS[key] = SentenceEncoder(Path(folder) if folder else None)
+        _ENCODERS[key] = SentenceEncoder(Path(folder) if folder else None, precision)
     return _ENCODERS[key]
 
 
@@ -40,8 +42,9 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        """Return the default config: the encoder's folder (None: INTAKE_ENCODER_DIR or the fetched package)."""
-        return {**DenseFeaturizer.get_default_config(), "model_dir": None}
+        """Return the default config: the encoder's folder (None: INTAKE_ENCODER_DIR or the fetched package) and the
+        precision of its weights ("float32" or "int8")."""
+        return {**DenseFeaturizer.get_default_config(), "model_dir": None, "precision": "float32"}
 
     @staticmethod
     def required_packages() -> List[Text]:
@@ -50,7 +53,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 
     def __init__(self, config: Dict[Text, Any], name: Text) -> None:
         super().__init__(name, config)
-        self.encoder = shared_encoder(config.get("model_dir"))
+        self.encoder = shared_encoder(config.get("model_dir"), config.get("precision", "float32"))
 
     @classmethod
     def create(
@@ -65,7 +68,12 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
-        """Accept any config: the only option is a folder, checked when the encoder loads."""
+        """Refuse an unknown precision; the folder is checked when the encoder loads."""
+        precision = config.get("precision", "float32")
+        if precision not in PRECISIONS:
+            raise ValueError(
+                f"SentenceEncoderFeaturizer: unknown precision {precision!r}, use one of {', '.join(PRECISIONS)}."
+            )
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Add the embedding of each message's text."""
