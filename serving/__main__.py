@@ -1,5 +1,6 @@
 """`python -m serving <rasa run options>`: `rasa run`, with its workers each listening on the port
-(serving/reuse_port.py), the model graph run without dask's scheduler (serving/graph_runner.py), the conversation
+(serving/reuse_port.py), the model graph run without dask's scheduler (serving/graph_runner.py), the policies'
+dialogue states kept per conversation instead of replayed at every call (serving/policy_states.py), the conversation
 sent to the action server written by orjson (serving/action_calls.py), and the API token read from
 INTAKE_RASA_TOKEN, so it never shows in the process list."""
 
@@ -10,7 +11,7 @@ import sys
 
 from rasa.__main__ import main
 
-from serving import action_calls, graph_runner, reuse_port
+from serving import action_calls, graph_runner, policy_states, reuse_port
 
 TOKEN_VARIABLE = "INTAKE_RASA_TOKEN"
 
@@ -28,5 +29,6 @@ if __name__ == "__main__":
     sys.argv = rasa_arguments(sys.argv[1:], dict(os.environ))
     reuse_port.install()
     graph_runner.install()
+    policy_states.install()
     action_calls.install()
     main()
