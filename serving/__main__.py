@@ -1,8 +1,9 @@
 """`python -m serving <rasa run options>`: `rasa run`, with its workers each listening on the port
 (serving/reuse_port.py), the model graph run without dask's scheduler (serving/graph_runner.py), the policies'
-dialogue states kept per conversation instead of replayed at every call (serving/policy_states.py), the conversation
-sent to the action server written by orjson (serving/action_calls.py), and the API token read from
-INTAKE_RASA_TOKEN, so it never shows in the process list."""
+dialogue states kept per conversation instead of replayed at every call (serving/policy_states.py), event classes
+found from a table (serving/event_types.py), slots copied directly (serving/slot_copies.py), the calls to the action
+server kept alive and written by orjson (serving/action_calls.py), and the API token read from INTAKE_RASA_TOKEN, so
+it never shows in the process list."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 
 from rasa.__main__ import main
 
-from serving import action_calls, graph_runner, policy_states, reuse_port
+from serving import action_calls, event_types, graph_runner, policy_states, reuse_port, slot_copies
 
 TOKEN_VARIABLE = "INTAKE_RASA_TOKEN"
 
@@ -30,5 +31,7 @@ if __name__ == "__main__":
     reuse_port.install()
     graph_runner.install()
     policy_states.install()
+    event_types.install()
+    slot_copies.install()
     action_calls.install()
     main()
