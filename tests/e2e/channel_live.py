@@ -70,9 +70,13 @@ class StandIns:
         }
 
 
+MENU_ITEM = re.compile(r"^\s*\d+[ .)]")
+
+
 def last_question(replies: List[str]) -> str:
-    """Return the assistant's last message (its last line: a text message joins several), in lower case."""
-    lines = [line for reply in replies for line in reply.splitlines() if line.strip()]
+    """Return the assistant's last message (its last line: a text message joins several), in lower case; the
+    choices of a numbered menu ("1 a service") are not the question, the line before them is."""
+    lines = [line for reply in replies for line in reply.splitlines() if line.strip() and not MENU_ITEM.match(line)]
     return lines[-1].strip().lower() if lines else ""
 
 
