@@ -19,6 +19,17 @@ from serving import action_calls
 from channel_testing import free_port
 
 
+async def action_server(webhook) -> tuple:
+    """Serve `webhook` at /webhook on a free local port; return the runner (to clean up) and the port."""
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, port
+
+
 def test_to_json_falls_back_to_json_for_what_orjson_refuses():
     assert action_calls.to_json({"a": [1, 2.5, None, "é"]}) == '{"a":[1,2.5,null,"é"]}'
     assert action_calls.to_json({1: "key that is not text"}) == json.dumps({1: "key that is not text"})
@@ -35,12 +46,7 @@ def test_the_action_server_gets_the_conversation_as_rasa_sends_it(monkeypatch):
         return web.json_response({"events": [], "responses": []})
 
     async def call() -> dict:
-        app = web.Application()
-        app.router.add_post("/webhook", webhook)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        port = free_port()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
+        runner, port = await action_server(webhook)
         try:
             endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", headers={"X-City": "311"},
                                       basic_auth={"username": "rasa", "password": "secret"}, token="t0ken")
@@ -74,12 +80,7 @@ def test_calls_from_one_worker_share_a_kept_alive_connection(monkeypatch):
             peers.append(request.transport.get_extra_info("peername")[1])
             return web.json_response({"events": [], "responses": []})
 
-        app = web.Application()
-        app.router.add_post("/webhook", webhook)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        port = free_port()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
+        runner, port = await action_server(webhook)
         try:
             endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
             for _ in range(3):
