@@ -163,10 +163,9 @@ class Stack:
                  "--port", str(self.rasa_port), "--enable-api", "--cors", *self._origins()],
                 f"{self.rasa_url}/webhooks/rest/",
                 env={
-                    # The kernel gives each new connection to one worker (serving/reuse_port.py). Without keep-alive
-                    # a resident's next message is spread again, not tied to the worker that took the first.
+                    # The kernel gives each new connection to one worker, and a worker answering more requests than
+                    # the other closes connections so that they are spread again (serving/reuse_port.py).
                     "SANIC_WORKERS": str(self.rasa_workers()),
-                    "SANIC_KEEP_ALIVE": "false",
                 },
             ),
         ]

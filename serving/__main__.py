@@ -2,7 +2,8 @@
 (serving/reuse_port.py), the model graph run without dask's scheduler (serving/graph_runner.py), the policies'
 dialogue states kept per conversation instead of replayed at every call (serving/policy_states.py), event classes
 found from a table (serving/event_types.py), slots copied directly (serving/slot_copies.py), the calls to the action
-server kept alive and written by orjson (serving/action_calls.py), and the API token read from INTAKE_RASA_TOKEN, so
+server kept alive and written by orjson (serving/action_calls.py), the loaded model's objects set aside from the
+garbage collector (serving/heap.py), and the API token read from INTAKE_RASA_TOKEN, so
 it never shows in the process list."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 
 from rasa.__main__ import main
 
-from serving import action_calls, event_types, graph_runner, policy_states, reuse_port, slot_copies
+from serving import action_calls, event_types, graph_runner, heap, policy_states, reuse_port, slot_copies
 
 TOKEN_VARIABLE = "INTAKE_RASA_TOKEN"
 
@@ -34,4 +35,5 @@ if __name__ == "__main__":
     event_types.install()
     slot_copies.install()
     action_calls.install()
+    heap.install()
     main()

@@ -4,6 +4,13 @@ Sanic 21.12 opens one socket in the main process and hands it to every worker. E
 new connection and the one already running usually wins it, so under load one worker took three turns in four while
 the other core idled. With a socket per worker the kernel gives each new connection to one worker, spread by its
 addresses, and a worker only listens once it has loaded the model.
+
+The kernel spreads connections, not requests: a client that keeps its connection open (a proxy, a load test) sends
+all its requests to one worker, and with a few dozen such connections one worker often held three in five of them
+while the other had time to spare. So the workers share how many requests each is answering (`InFlight`), and a
+worker that is answering more than one request above the least busy worker answers with `Connection: close`. The
+client's next request opens a new connection, which the kernel gives to either worker: the busy worker sheds
+connections until the load is even, and while it is even every connection stays open.
 """
 
 from __future__ import annotations
@@ -13,12 +20,47 @@ import multiprocessing
 import os
 import signal
 import socket
-from typing import Any, Dict, List
+from multiprocessing.sharedctypes import RawArray
+from typing import Any, Awaitable, Callable, Dict, List
 
 import sanic.app
-from sanic.server import serve
+from sanic.server import HttpProtocol, serve
 from sanic.server import serve_multiple as sanic_serve_multiple
 from sanic.server.events import trigger_events
+
+
+# A worker closes a request's connection when it answers more than this many requests above the least busy worker.
+SLACK = 1
+
+
+class InFlight:
+    """How many requests each worker is answering, in memory the workers share (each writes only its own count)."""
+
+    def __init__(self, workers: int) -> None:
+        self.counts = RawArray("i", workers)
+        self.index = 0  # this process's worker, set before it is forked
+
+    def busier_than_peers(self) -> bool:
+        """Say whether this worker answers more than SLACK requests above the least busy worker."""
+        counts = self.counts[:]
+        return counts[self.index] > min(counts) + SLACK
+
+    def counted(self, handle: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitable[Any]]:
+        """Wrap Sanic's request handler: count the request while it is answered, and close its connection
+        afterwards when this worker is busier than its peers."""
+        counts = self.counts
+
+        async def handle_request(request: Any) -> Any:
+            index = self.index
+            counts[index] += 1
+            try:
+                if self.busier_than_peers() and request.stream is not None:
+                    request.stream.keep_alive = False  # the reply says `Connection: close`
+                return await handle(request)
+            finally:
+                counts[index] -= 1
+
+        return handle_request
 
 
 def serve_multiple(server_settings: Dict[str, Any], workers: int) -> None:
@@ -42,8 +84,11 @@ def serve_multiple(server_settings: Dict[str, Any], workers: int) -> None:
 
     signal.signal(signal.SIGINT, stop_workers)
     signal.signal(signal.SIGTERM, stop_workers)
+    in_flight = InFlight(workers)
+    settings["protocol"] = _counting(settings.get("protocol") or HttpProtocol, in_flight)
     fork = multiprocessing.get_context("fork")
-    for _ in range(workers):
+    for index in range(workers):
+        in_flight.index = index  # the forked worker keeps the index it was forked with
         process = fork.Process(target=serve, kwargs=settings, daemon=True)
         process.start()
         processes.append(process)
@@ -51,6 +96,17 @@ def serve_multiple(server_settings: Dict[str, Any], workers: int) -> None:
         process.join()
     trigger_events(main_stop, loop)
     loop.close()
+
+
+def _counting(protocol: type, in_flight: InFlight) -> type:
+    """Sanic's connection protocol, with its request handler counted by `in_flight`."""
+
+    class CountingProtocol(protocol):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.request_handler = in_flight.counted(self.request_handler)
+
+    return CountingProtocol
 
 
 def _refuse_a_taken_port(host: str, port: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
@@ -10,11 +11,15 @@ import sys
 import textwrap
 import time
 import urllib.request
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import DefaultDict, Iterator, List, Tuple
 
 from live import ROOT, free_port, listening_sockets
 
 APP = textwrap.dedent("""
-    import os, sys
+    import asyncio, os, sys
     from sanic import Sanic, response
     from serving import reuse_port
 
@@ -23,6 +28,11 @@ APP = textwrap.dedent("""
 
     @app.get("/")
     async def pid(request):
+        return response.text(str(os.getpid()))
+
+    @app.get("/slow")
+    async def slow(request):
+        await asyncio.sleep(float(request.args.get("seconds", "1")))
         return response.text(str(os.getpid()))
 
     app.run(host="127.0.0.1", port=int(sys.argv[1]), workers=2, access_log=False)
@@ -35,7 +45,9 @@ def worker_pid(port: int) -> str:
         return answer.read().decode()
 
 
-def test_each_worker_listens_on_the_port_and_takes_connections():
+@contextmanager
+def two_workers() -> Iterator[Tuple[int, subprocess.Popen]]:
+    """Run the app above with two workers; yield its port once both listen, and stop it afterwards."""
     port = free_port()
     server = subprocess.Popen([sys.executable, "-c", APP, str(port)], cwd=ROOT, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -44,14 +56,52 @@ def test_each_worker_listens_on_the_port_and_takes_connections():
         while listening_sockets(port) < 2:
             assert server.poll() is None and time.monotonic() < deadline, "the workers did not start listening"
             time.sleep(0.1)
-        # Sanic's own way has one socket, opened before the workers fork.
-        assert listening_sockets(port) == 2
-        answered_by = {worker_pid(port) for _ in range(40)}
-        assert len(answered_by) == 2 and str(server.pid) not in answered_by
+        yield port, server
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         assert server.wait(timeout=30) is not None
     assert listening_sockets(port) == 0
+
+
+def test_each_worker_listens_on_the_port_and_takes_connections():
+    with two_workers() as (port, server):
+        # Sanic's own way has one socket, opened before the workers fork.
+        assert listening_sockets(port) == 2
+        answered_by = {worker_pid(port) for _ in range(40)}
+        assert len(answered_by) == 2 and str(server.pid) not in answered_by
+
+
+def ask(connection: http.client.HTTPConnection, path: str) -> Tuple[str, str]:
+    """Send a request on a kept-alive connection; return the worker's pid and the reply's Connection header."""
+    connection.request("GET", path)
+    reply = connection.getresponse()
+    return reply.read().decode(), reply.getheader("Connection", "")
+
+
+def test_a_worker_busier_than_its_peer_closes_connections_and_an_even_one_keeps_them():
+    with two_workers() as (port, _server):
+        by_worker: DefaultDict[str, List[http.client.HTTPConnection]] = defaultdict(list)
+        opened: List[http.client.HTTPConnection] = []
+        while max((len(held) for held in by_worker.values()), default=0) < 3:  # the kernel spreads them by hash
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            opened.append(connection)
+            pid, header = ask(connection, "/")
+            assert header == "keep-alive"  # one request at a time: the workers are even
+            by_worker[pid].append(connection)
+        busy = next(held for held in by_worker.values() if len(held) >= 3)[:3]
+        try:
+            # Three requests at once on one worker, none on the other: the first keeps its connection (one more
+            # than the other worker answers), the two that come while it is answered make it busier: closed.
+            with ThreadPoolExecutor(3) as pool:
+                answers = list(pool.map(lambda connection: ask(connection, "/slow?seconds=1"), busy))
+            assert len({pid for pid, _ in answers}) == 1
+            assert sorted(header for _, header in answers) == ["close", "close", "keep-alive"]
+            # Afterwards the worker is even again: the connection it kept stays open.
+            kept = busy[[header for _, header in answers].index("keep-alive")]
+            assert ask(kept, "/")[1] == "keep-alive"
+        finally:
+            for connection in opened:
+                connection.close()
 
 
 def test_a_port_another_server_listens_on_is_refused():
