@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import os
 import signal
@@ -14,7 +15,10 @@ import urllib.request
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import DefaultDict, Iterator, List, Tuple
+
+import pytest
 
 from live import ROOT, free_port, listening_sockets
 
@@ -93,8 +97,8 @@ def test_a_worker_busier_than_its_peer_closes_connections_and_an_even_one_keeps_
             by_worker[pid].append(connection)
         busy = next(held for held in by_worker.values() if len(held) >= at_once)[:at_once]
         try:
-            # Requests at once on one worker, none on the other: those that come while it answers SLACK others or
-            # fewer keep their connections; the two that make it busier than that are answered with a close.
+            # Requests at once on one worker, none on the other: the first SLACK keep their connections; the two
+            # after them, which make it answer more than SLACK above the other worker, are answered with a close.
             with ThreadPoolExecutor(at_once) as pool:
                 answers = list(pool.map(lambda connection: ask(connection, "/slow?seconds=1"), busy))
             assert len({pid for pid, _ in answers}) == 1
@@ -121,3 +125,30 @@ def test_a_port_another_server_listens_on_is_refused():
                 os.killpg(second.pid, signal.SIGKILL)
     assert second.returncode != 0
     assert "Address already in use" in errors
+
+
+def test_a_request_that_fails_or_is_cancelled_is_no_longer_counted():
+    in_flight = reuse_port.InFlight(2)
+    started = asyncio.Event()
+
+    async def fail(_request: object) -> None:
+        raise RuntimeError("handler failed")
+
+    async def wait(_request: object) -> None:
+        started.set()
+        await asyncio.sleep(60)
+
+    async def scenario() -> None:
+        request = SimpleNamespace(stream=SimpleNamespace(keep_alive=True))
+        with pytest.raises(RuntimeError):
+            await in_flight.counted(fail)(request)
+        assert in_flight.counts[:] == [0, 0]
+        waiting = asyncio.ensure_future(in_flight.counted(wait)(request))
+        await started.wait()
+        assert in_flight.counts[:] == [1, 0]
+        waiting.cancel()  # the client went away
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert in_flight.counts[:] == [0, 0] and request.stream.keep_alive
+
+    asyncio.run(scenario())
