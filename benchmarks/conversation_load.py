@@ -13,14 +13,15 @@ with the same number of concurrent conversations and turns.
     .venvs/bot/bin/python benchmarks/conversation_load.py --model "$(scripts/train.sh)" --concurrency 20
 
 Prints turns/s, turn latency p50/p95/p99, errors, cases created and transcripts complete, for both; with `--repeat N`
-each load runs N times on the same servers (this machine's speed varies from minute to minute) and the median runs
-are compared. Exits 1 if any conversation failed or any case lacks its transcript.
+each load runs N times on the same servers, the two loads taking turns (this machine's speed varies from minute to
+minute), and the median runs are compared. Exits 1 if any conversation failed or any case lacks its transcript.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -345,49 +346,54 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     THINK["seconds"] = args.think
 
-    with tempfile.TemporaryDirectory(prefix="conversation-load-") as folder:
+    with tempfile.TemporaryDirectory(prefix="conversation-load-") as folder, contextlib.ExitStack() as running:
         var_dir = Path(folder)
         # Residents reach Rasa through a proxy that names their address (X-Forwarded-For), as behind nginx: every
         # limit applies as it would in service.
         stack = Stack(model=args.model.resolve(), var_dir=var_dir, backend_port=free_port(),
                       actions_port=free_port(), rasa_port=free_port(), settings={"SANIC_PROXIES_COUNT": "1"})
         print(f"==> starting the assistant ({args.model.name}) on free ports", file=sys.stderr)
-        try:
-            stack.start()
-            stack.wait_until_ready()
-            url = f"{stack.rasa_url}/webhooks/rest/webhook"
-            asyncio.run(warm_up(url, intake=True))
-            print(f"==> {args.concurrency} concurrent conversations x {args.rounds}", file=sys.stderr)
-            runs = []
-            for _ in range(args.repeat):
-                intake = asyncio.run(run_load("intake", url, args.concurrency, args.rounds))
-                runs.append(report(intake, check_cases(stack, intake)))
-            ours = median_run(runs)
-        finally:
-            stack.stop()
+        running.callback(stack.stop)
+        stack.start()
+        stack.wait_until_ready()
+        url = f"{stack.rasa_url}/webhooks/rest/webhook"
+        asyncio.run(warm_up(url, intake=True))
+        baseline_url = None if args.no_baseline else start_baseline_for(running, var_dir)
+        # The two loads take turns, run after run, so that both meet the machine's speed of the same minutes.
+        print(f"==> {args.concurrency} concurrent conversations x {args.rounds}", file=sys.stderr)
+        runs, baseline_runs = [], []
+        turns = 0  # the baseline's conversations have as many turns as the first intake run's, on average
+        for _ in range(args.repeat):
+            intake = asyncio.run(run_load("intake", url, args.concurrency, args.rounds))
+            runs.append(report(intake, check_cases(stack, intake)))
+            turns = turns or max(1, round(len(intake.latencies) / max(1, len(intake.conversations))))
+            if baseline_url:
+                baseline_runs.append(report(asyncio.run(
+                    run_load("rasa-init", baseline_url, args.concurrency, args.rounds, turns=turns))))
 
-        failed = sum(run["errors"] + run["conversations"] - run["transcripts_complete"] for run in runs)
-        if args.no_baseline:
-            return 0 if failed == 0 else 1
-        model = baseline_model()
-        port = free_port()
-        process = start_baseline(model, port, var_dir / "baseline.log")
-        try:
-            wait_for(f"http://127.0.0.1:{port}/webhooks/rest/", process)
-            url = f"http://127.0.0.1:{port}/webhooks/rest/webhook"
-            asyncio.run(warm_up(url, intake=False))
-            turns = max(1, round(len(intake.latencies) / max(1, len(intake.conversations))))
-            baseline = median_run([
-                report(asyncio.run(run_load("rasa-init", url, args.concurrency, args.rounds, turns=turns)))
-                for _ in range(args.repeat)
-            ])
-        finally:
-            os.killpg(process.pid, 15)
-            process.wait(timeout=30)
-
-    ratio = ours["turns_per_second"] / baseline["turns_per_second"] if baseline["turns_per_second"] else float("inf")
-    print(json.dumps({"throughput_vs_baseline": round(ratio, 2), "compared": "median runs"}), flush=True)
+    failed = sum(run["errors"] + run["conversations"] - run["transcripts_complete"] for run in runs)
+    if baseline_runs:
+        ours, baseline = median_run(runs), median_run(baseline_runs)
+        ratio = ours["turns_per_second"] / baseline["turns_per_second"] if baseline["turns_per_second"] else float("inf")
+        print(json.dumps({"throughput_vs_baseline": round(ratio, 2), "compared": "median runs"}), flush=True)
     return 0 if failed == 0 else 1
+
+
+def start_baseline_for(running: contextlib.ExitStack, var_dir: Path) -> str:
+    """Start the baseline assistant (stopped when `running` closes), warm it up and return its REST webhook."""
+    model = baseline_model()
+    port = free_port()
+    process = start_baseline(model, port, var_dir / "baseline.log")
+
+    def stop() -> None:
+        os.killpg(process.pid, 15)
+        process.wait(timeout=30)
+
+    running.callback(stop)
+    wait_for(f"http://127.0.0.1:{port}/webhooks/rest/", process)
+    url = f"http://127.0.0.1:{port}/webhooks/rest/webhook"
+    asyncio.run(warm_up(url, intake=False))
+    return url
 
 
 def median_run(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
