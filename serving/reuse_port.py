@@ -7,10 +7,12 @@ addresses, and a worker only listens once it has loaded the model.
 
 The kernel spreads connections, not requests: a client that keeps its connection open (a proxy, a load test) sends
 all its requests to one worker, and with a few dozen such connections one worker often held three in five of them
-while the other had time to spare (measured with the load benchmark's 20 residents). So the workers share how many requests each is answering (`InFlight`), and a
-worker that is answering more than two requests above the least busy worker answers with `Connection: close`. The
-client's next request opens a new connection, which the kernel gives to either worker: the busy worker sheds
-connections until the load is even, and while it is even every connection stays open.
+while the other had time to spare (the load benchmark's 20 residents). So the workers share how many requests each
+is answering (`InFlight`), and a worker answering more than two requests above the least busy worker answers with
+`Connection: close`. The client's next request opens a new connection, which the kernel gives to either worker: the
+busy worker sheds connections until the load is even, and while it is even every connection stays open. A worker
+that dies leaves its last count behind; the others then close connections more often than they need to, which
+costs a reconnection, never an answer.
 """
 
 from __future__ import annotations
