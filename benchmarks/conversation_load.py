@@ -374,7 +374,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     failed = sum(run["errors"] + run["conversations"] - run["transcripts_complete"] for run in runs)
     if baseline_runs:
         ours, baseline = median_run(runs), median_run(baseline_runs)
-        ratio = ours["turns_per_second"] / baseline["turns_per_second"] if baseline["turns_per_second"] else float("inf")
+        speed = baseline["turns_per_second"]
+        ratio = ours["turns_per_second"] / speed if speed else float("inf")
         print(json.dumps({"throughput_vs_baseline": round(ratio, 2), "compared": "median runs"}), flush=True)
     return 0 if failed == 0 else 1
 
