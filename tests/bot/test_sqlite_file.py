@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import multiprocessing.synchronize
 import os
+import sqlite3
+from pathlib import Path
 
 from channels.state import ChannelState
 from stores.sqlite import SharedFile
@@ -36,3 +39,29 @@ def test_an_opt_out_is_synced_to_disk_and_the_file_goes_back_to_normal_flushing(
     assert asyncio.run(state.is_opted_out("sms:+16475550177"))
     assert state.file.db.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
     assert oct(os.stat(tmp_path / "channels.db").st_mode & 0o777) == "0o600"
+
+
+def open_at_once_and_write(path: str, start: "multiprocessing.synchronize.Barrier", result: "multiprocessing.Queue"):
+    file = SharedFile(Path(path), flush="OFF", schema="CREATE TABLE IF NOT EXISTS notes (text TEXT);")
+    start.wait()
+    try:
+        with file.transaction() as db:
+            db.execute("INSERT INTO notes VALUES (?)", (str(os.getpid()),))
+        result.put("written")
+    except sqlite3.Error as error:
+        result.put(repr(error))
+
+
+def test_workers_opening_a_new_file_at_the_same_moment_all_get_to_write(tmp_path):
+    # Rasa's workers open the lock, limits and channel files at their first requests, which can come at once.
+    context = multiprocessing.get_context("fork")
+    for round_ in range(60):
+        path = tmp_path / f"new-{round_}.db"
+        start, result = context.Barrier(4), context.Queue()
+        workers = [context.Process(target=open_at_once_and_write, args=(str(path), start, result)) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=60)
+        assert [result.get(timeout=5) for _ in workers] == ["written"] * 4, f"round {round_}"
+        assert sqlite3.connect(path).execute("SELECT count(*) FROM notes").fetchone() == (4,)
