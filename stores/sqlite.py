@@ -13,7 +13,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Iterator, Optional
 
 BUSY_TIMEOUT_SECONDS = 10
 
@@ -41,17 +41,31 @@ class SharedFile:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(str(self.path), isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS,
                                  check_same_thread=False)
-            _patiently(lambda: self._set_up(db))
+            self._set_up(db)
             if self.mode is not None:
                 os.chmod(self.path, self.mode)
             self._db, self._pid = db, os.getpid()
         return self._db
 
     def _set_up(self, db: sqlite3.Connection) -> None:
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute(f"PRAGMA synchronous={self.flush}")
-        if self.schema:
-            db.executescript(self.schema)
+        """Put a new connection's file in write-ahead-log mode and create the schema, again while other processes
+        set up the same new file.
+
+        SQLite waits out its busy timeout for most locks, but not while another connection switches a new file to
+        write-ahead logging: it answers "database is locked" at once. Four processes opening a new file at the same
+        moment hit it in 4 to 27 rounds of 100; Rasa's workers open theirs at their first requests."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        while True:
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute(f"PRAGMA synchronous={self.flush}")
+                if self.schema:
+                    db.executescript(self.schema)
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(0.01)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -65,19 +79,3 @@ class SharedFile:
             raise
         db.execute("COMMIT")
 
-
-def _patiently(set_up: Callable[[], None]) -> None:
-    """Run `set_up` on a new connection, again while other processes set up the same new file.
-
-    SQLite waits out its busy timeout for most locks, but not while another connection switches a new file to
-    write-ahead logging: it answers "database is locked" at once. Four processes opening a new file at the same
-    moment hit it in 4 to 27 rounds of 100; Rasa's workers open theirs at their first requests."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
-    while True:
-        try:
-            set_up()
-            return
-        except sqlite3.OperationalError as error:
-            if "locked" not in str(error) or time.monotonic() >= deadline:
-                raise
-        time.sleep(0.01)

@@ -41,7 +41,8 @@ def test_an_opt_out_is_synced_to_disk_and_the_file_goes_back_to_normal_flushing(
     assert oct(os.stat(tmp_path / "channels.db").st_mode & 0o777) == "0o600"
 
 
-def open_at_once_and_write(path: str, start: "multiprocessing.synchronize.Barrier", result: "multiprocessing.Queue"):
+def open_at_once_and_write(path: str, start: "multiprocessing.synchronize.Barrier",
+                           result: "multiprocessing.Queue") -> None:
     file = SharedFile(Path(path), flush="OFF", schema="CREATE TABLE IF NOT EXISTS notes (text TEXT);")
     start.wait()
     try:
