@@ -466,10 +466,14 @@ def has_contact(*, session: Session, case: Case) -> bool:
 
 DELIVERY_SENT = "sent"  # pushed to the resident on their channel
 DELIVERY_KEPT = "kept"  # kept in the conversation only: the channel cannot push (the REST web chat)
-CONTACT_NEEDED = (
-    "A complaint can only be closed after contact with the resident is recorded. "
-    "Record when and how you contacted them, with a short summary (or send them a reply), then close it."
-)
+
+
+def contact_needed(action: str) -> str:
+    """Return why a complaint cannot be finished by `action` ("resolve" or "close") yet, and what to do first."""
+    return (
+        f"A complaint can only be {action}d after contact with the resident is recorded. "
+        f"Record when and how you contacted them, with a short summary (or send them a reply), then {action} it."
+    )
 
 
 class _Change:
@@ -709,10 +713,21 @@ def escalate(
     change.commit("escalate")
 
 
+def _require_contact(session: Session, case: Case, action: str) -> None:
+    """Refuse to resolve or close a complaint before contact with the resident is on record."""
+    if case.kind is CaseKind.COMPLAINT and not has_contact(session=session, case=case):
+        raise WorkflowError(contact_needed(action))
+
+
 def resolve(*, session: Session, case: Case, actor: StaffUser, summary: str) -> None:
-    """Mark the case resolved, saying what was done; it has no deadline any more."""
+    """Mark the case resolved, saying what was done; it has no deadline any more.
+
+    Raises:
+        WorkflowError: the case is not open, or it is a complaint without a recorded contact.
+    """
     _require_open(case, "resolve it")
     text = _text(summary, "what was done")
+    _require_contact(session, case, "resolve")
     change = _Change(session, case, actor)
     change.set(resolved_at=change.now, due_at=None)
     change.status(CaseStatus.RESOLVED, text)
@@ -727,8 +742,7 @@ def close(*, session: Session, case: Case, actor: StaffUser, text: str | None = 
     """
     if case.status is CaseStatus.CLOSED:
         raise WorkflowError("This case is already closed.")
-    if case.kind is CaseKind.COMPLAINT and not has_contact(session=session, case=case):
-        raise WorkflowError(CONTACT_NEEDED)
+    _require_contact(session, case, "close")
     change = _Change(session, case, actor)
     change.set(closed_at=change.now, resolved_at=case.resolved_at or change.now, due_at=None)
     change.status(CaseStatus.CLOSED, _text(text, "a closing note", required=False))

@@ -303,6 +303,33 @@ def test_a_complaint_from_acknowledgement_to_closing(app: FastAPI, engine: Engin
 
 
 @both_databases
+def test_a_complaint_is_resolved_only_after_a_recorded_contact(app: FastAPI, engine: Engine) -> None:
+    client, _ = signed_in(app, Role.AGENT)
+    reference = new_case(client, kind="complaint", division="TW")
+    path = f"/staff/cases/{reference}"
+    assert "can be resolved only after contact with the resident is recorded. Now: not recorded yet" in \
+        client.get(path).text
+    # Refused with the reason and what to do, the summary kept in the form, and nothing changed or audited.
+    refused = post_form(client, f"{path}/resolve", {"summary": "Sent a crew"})
+    assert refused.status_code == 409
+    assert "A complaint can only be resolved after contact with the resident is recorded." in refused.text
+    assert "then resolve it." in refused.text and "Sent a crew" in refused.text
+    assert load(engine, reference).status is CaseStatus.NEW
+    assert history(engine, reference) == [] and audit(engine, reference) == []
+
+    local_now = utcnow().astimezone(app.state.service_levels.zone).strftime("%Y-%m-%dT%H:%M")
+    assert post_form(client, f"{path}/contact", {"method": "email", "contacted_at": local_now,
+                                                 "summary": "Told them a crew is coming"}).status_code == 303
+    assert post_form(client, f"{path}/resolve", {"summary": "Sent a crew"}).status_code == 303
+    case = load(engine, reference)
+    assert case.status is CaseStatus.RESOLVED and case.resolved_at is not None and case.due_at is None
+    # Compliments and service requests need no contact to be resolved.
+    for kind in ("compliment", "service_request"):
+        other = new_case(client, kind=kind)
+        assert post_form(client, f"/staff/cases/{other}/resolve", {"summary": "Done"}).status_code == 303, kind
+
+
+@both_databases
 def test_reclassifying_is_recorded_and_moves_the_deadlines(tmp_path: object, make_app: object,
                                                             engine: Engine) -> None:
     path_ = tmp_path / "levels.yml"  # type: ignore[operator]
