@@ -4,7 +4,8 @@ Environment variables (all optional):
 
 ``INTAKE_DATABASE_URL``
     SQLAlchemy URL of the case database. Default ``sqlite:///var/intake.db``: a SQLite file in ``var/`` under the
-    current directory (the folder is created when needed). PostgreSQL works too, e.g.
+    current directory (the folder is created when needed; the backend makes the folder 0700 and the file 0600,
+    readable by their owner only). PostgreSQL works too, e.g.
     ``postgresql+psycopg://intake:secret@db/intake`` (needs the psycopg package).
 ``INTAKE_TRACKER_DATABASE_URL``
     SQLAlchemy URL of the database where Rasa's SQL tracker store keeps its ``events`` table. The backend only

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,10 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_FOLDER_MODE = 0o700
 
 
 def create_db_engine(url: str, *, read_only: bool = False) -> Engine:
-    """Return an engine for `url`; for SQLite, create the file's folder and enable WAL and a busy timeout.
+    """Return an engine for `url`; for SQLite, create the file owner-only and enable WAL and a busy timeout.
 
     Args:
         url: SQLAlchemy database URL.
@@ -31,10 +35,45 @@ def create_db_engine(url: str, *, read_only: bool = False) -> Engine:
     database = parsed.database or ""
     in_memory = database in ("", ":memory:") or parsed.query.get("mode") == "memory"
     if not in_memory and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        _prepare_private_file(Path(database), tighten=not read_only)
     engine = create_engine(url)
     _configure_sqlite(engine, wal=not in_memory and not read_only, read_only=read_only)
     return engine
+
+
+def _prepare_private_file(path: Path, *, tighten: bool) -> None:
+    """Create the SQLite file owner-only (0600) in an owner-only folder (0700) before SQLite opens it.
+
+    The cases hold residents' words and contact details. SQLite gives its -wal and -shm files the mode of the
+    database file, so they are private too. A folder that exists already is left as it is (other components keep
+    their files in ``var/``); with `tighten`, an existing database file and its companions lose any group and
+    other permissions (a database made before this was readable by every local user).
+    """
+    try:
+        path.parent.mkdir(parents=True)
+        # The umask filters mkdir's and open's modes: set them outright.
+        os.chmod(path.parent, PRIVATE_FOLDER_MODE)
+    except FileExistsError:
+        pass
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+        os.chmod(path, PRIVATE_FILE_MODE)
+        logger.info("Created the database file %s, readable by its owner only", path)
+        return
+    except FileExistsError:
+        pass  # made earlier, or just now by another process (Rasa's tracker store or another worker)
+    if not tighten:
+        return
+    for companion in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = stat.S_IMODE(companion.stat().st_mode)
+            if mode & ~PRIVATE_FILE_MODE:
+                os.chmod(companion, mode & PRIVATE_FILE_MODE)
+                logger.info("Made %s readable by its owner only", companion)
+        except FileNotFoundError:
+            continue
+        except PermissionError:
+            logger.warning("Cannot change the mode of %s (another user owns it)", companion)
 
 
 def _configure_sqlite(engine: Engine, *, wal: bool, read_only: bool) -> None:

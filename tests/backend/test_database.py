@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -96,6 +98,46 @@ def test_manage_migrate_uses_the_environment(tmp_path: Path, monkeypatch: pytest
         assert "cases" in inspect(engine).get_table_names()
     finally:
         engine.dispose()
+
+
+def modes(folder: Path) -> dict[str, int]:
+    """Return the permission bits of everything in `folder`, by path relative to it."""
+    return {str(path.relative_to(folder)): stat.S_IMODE(path.stat().st_mode) for path in folder.rglob("*")}
+
+
+def test_the_database_folder_and_files_are_readable_by_their_owner_only(
+    tmp_path: Path, make_app: Callable[..., FastAPI]
+) -> None:
+    var = tmp_path / "var"
+    url = f"sqlite:///{var / 'intake.db'}"
+    previous = os.umask(0)  # the most open umask: the modes must not depend on it
+    try:
+        migrate.upgrade(url)
+        app = make_app(database_url=url, tracker_database_url=url)
+        assert TestClient(app).post("/api/cases", json=case_body(), headers=ACTIONS).status_code == 201
+        # While the app's connections are open, SQLite keeps its write-ahead log and shared memory files.
+        created = modes(var)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(var.stat().st_mode) == 0o700
+    assert set(created) == {"intake.db", "intake.db-wal", "intake.db-shm"}
+    assert created == dict.fromkeys(created, 0o600)
+
+
+def test_an_existing_database_loses_group_and_other_permissions(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    os.chmod(shared, 0o755)
+    database = shared / "intake.db"
+    sqlite3.connect(database).close()
+    for path in (database, shared / "intake.db-wal", shared / "notes.txt"):
+        path.touch()
+        os.chmod(path, 0o644)
+    engine = create_db_engine(f"sqlite:///{database}")
+    engine.dispose()
+    # The database and its companion lose their open permissions; the folder and other files are not its own.
+    assert modes(shared) == {"intake.db": 0o600, "intake.db-wal": 0o600, "notes.txt": 0o644}
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755
 
 
 def test_sqlite_connections_use_wal_and_a_busy_timeout(engine: Engine) -> None:
