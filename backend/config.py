@@ -22,6 +22,16 @@ Environment variables (all optional):
 ``INTAKE_OPEN311_API_KEYS``
     Comma-separated API keys that may create requests through Open311 (``POST /open311/v2/requests.json``).
     When unset or empty, every Open311 POST is refused with 403; the read-only Open311 endpoints stay open.
+``INTAKE_OPEN311_READS_PER_MINUTE``, ``INTAKE_OPEN311_READ_BURST``
+    How many public Open311 reads (GET) one client address may make a minute, and at once. Defaults 60 and 20;
+    more get 429 with Retry-After. 0 a minute switches the limit off. Counted in each worker's memory
+    (backend.ratelimit says why that is enough).
+``INTAKE_TRUSTED_PROXIES``
+    Comma-separated addresses or networks of the proxies in front of the backend (e.g. ``10.0.0.5`` or
+    ``10.0.0.0/8``). Only a request from one of them has its client address taken from X-Forwarded-For, for the
+    rate limits and the sign-in throttle. Unset: the address the connection comes from. (uvicorn rewrites that
+    address itself from X-Forwarded-For when the peer is among its ``--forwarded-allow-ips``, by default the
+    loopback address; this setting is for deployments that leave that to the backend.)
 ``INTAKE_SERVICE_LEVELS_PATH``
     Path of the service levels (YAML): time zone, public holidays and per-kind / per-division time limits in
     working days. Default: ``backend/service_levels.yml`` shipped with the backend.
@@ -51,6 +61,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from backend.clients import IPNetwork, parse_networks
+
 DEFAULT_DATABASE_URL = "sqlite:///var/intake.db"
 DEFAULT_CATALOG_PATH = Path(__file__).resolve().parent / "catalog.yml"
 DEFAULT_SERVICE_LEVELS_PATH = Path(__file__).resolve().parent / "service_levels.yml"
@@ -74,6 +86,9 @@ class Settings:
     rasa_token: str | None = field(default=None, repr=False)
     rasa_timeout_seconds: float = 10.0
     rasa_public_url: str | None = None
+    open311_reads_per_minute: int = 60
+    open311_read_burst: int = 20
+    trusted_proxies: tuple[IPNetwork, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -99,6 +114,11 @@ class Settings:
             rasa_token=_non_empty(env.get("INTAKE_RASA_TOKEN")),
             rasa_timeout_seconds=float(_non_empty(env.get("INTAKE_RASA_TIMEOUT")) or 10),
             rasa_public_url=(_non_empty(env.get("INTAKE_RASA_PUBLIC_URL")) or "").rstrip("/") or None,
+            open311_reads_per_minute=int(_non_empty(env.get("INTAKE_OPEN311_READS_PER_MINUTE")) or 60),
+            open311_read_burst=int(_non_empty(env.get("INTAKE_OPEN311_READ_BURST")) or 20),
+            trusted_proxies=parse_networks(
+                part for part in (env.get("INTAKE_TRUSTED_PROXIES") or "").split(",") if part.strip()
+            ),
         )
 
 

@@ -21,6 +21,7 @@ from backend.database.core import Database
 from backend.errors import install_error_handlers
 from backend.middleware import BodySizeLimitMiddleware
 from backend.open311 import views as open311_views
+from backend.ratelimit import RateLimiter
 from backend.staff.app import install as install_staff
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.catalog = catalog
     app.state.database = database
+    app.state.open311_read_limiter = RateLimiter(
+        per_minute=settings.open311_reads_per_minute, burst=settings.open311_read_burst
+    )
     app.add_middleware(BodySizeLimitMiddleware)
     install_error_handlers(app)
     app.include_router(health.router)

@@ -54,6 +54,12 @@ class CaseCreate(BaseModel):
     channel: Channel = Field(description="Where the resident wrote from, e.g. rest, web, sms, telegram, open311.")
     sender_id: SenderId = Field(description="Rasa's conversation id.")
     details: dict[str, Any] | None = Field(default=None, description="Other answers (at most 50 keys, 8 KB).")
+    public_consent: bool = Field(
+        default=False,
+        description="True when the resident agreed, in the conversation, that their words and the place may be "
+        "published in the public Open311 feed (with personal details removed). Unset or false: the feed shows only "
+        "the service, status and dates.",
+    )
 
     @field_validator("location")
     @classmethod
@@ -107,6 +113,7 @@ class CaseDetail(CaseRead):
 
     sender_id: str
     details: dict[str, Any]
+    public_consent: bool
     transcript: list[Turn]
 
 

@@ -178,6 +178,7 @@ def create(
             channel=case_in.channel,
             sender_id=case_in.sender_id,
             details=case_in.details or {},
+            public_consent=case_in.public_consent,
             idempotency_key=idempotency_key,
             request_fingerprint=fingerprint,
             created_at=now,
@@ -252,7 +253,10 @@ def _resolve_catalog(catalog: Catalog, case_in: CaseCreate) -> tuple[str | None,
 
 def _fingerprint(case_in: CaseCreate) -> str:
     """Return a stable hash of the request, to tell a true replay from a reused idempotency key."""
-    canonical = json.dumps(case_in.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # Without consent, the request hashes as it did before public_consent existed: a retry sent across the upgrade
+    # is still a replay.
+    body = case_in.model_dump(mode="json", exclude=None if case_in.public_consent else {"public_consent"})
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 

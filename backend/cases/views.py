@@ -124,6 +124,7 @@ def read_case(
         **CaseRead.model_validate(case).model_dump(),
         sender_id=case.sender_id,
         details=case.details,
+        public_consent=case.public_consent,
         transcript=transcript,
     )
 

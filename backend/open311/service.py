@@ -20,6 +20,7 @@ from backend.cases.enums import CaseKind, CaseStatus
 from backend.cases.models import Case
 from backend.cases.schemas import CaseCreate
 from backend.catalog.schemas import AttributeDatatype, Catalog, Service
+from backend.open311 import redaction
 
 MAX_DESCRIPTION = 4000
 MAX_ADDRESS = 500
@@ -41,12 +42,13 @@ SERVICE_NOTICE = "Thank you. Keep the service_request_id: it is your reference n
 
 
 class Open311Error(Exception):
-    """A request the Open311 API refuses, with the HTTP status code it answers."""
+    """A request the Open311 API refuses, with the HTTP status code it answers (and, for 429, when to retry)."""
 
-    def __init__(self, code: int, description: str) -> None:
+    def __init__(self, code: int, description: str, *, retry_after: int | None = None) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
+        self.retry_after = retry_after
 
 
 def check_api_key(*, api_key: str | None, allowed: Sequence[str]) -> None:
@@ -113,6 +115,8 @@ def create_request(*, session: Session, catalog: Catalog, form: Mapping[str, Seq
             channel="open311",
             sender_id=f"open311-{uuid.uuid4().hex}",
             details=details,
+            # An Open311 client posts to a public API by design: its words are published, redacted like any other.
+            public_consent=True,
         )
     except ValidationError as exc:
         where = ", ".join(".".join(str(part) for part in error["loc"]) for error in exc.errors())
@@ -285,32 +289,40 @@ def get_request(*, session: Session, service_request_id: str) -> Case:
 
 
 def to_public(case: Case, catalog: Catalog) -> dict[str, Any]:
-    """Return the public Open311 view of a case: no name, phone, email, conversation id or transcript."""
+    """Return the public Open311 view of a case: its service, status and dates, and its words and place only when
+    the resident agreed to publish them, without personal details (backend.open311.redaction).
+
+    Never shown: names, contact details, the conversation id, the transcript or staff notes.
+    """
     service_match = catalog.find_service(case.service_code) if case.service_code else None
     division = catalog.find_division(case.division) if case.division else None
     if division is None and service_match is not None:
         division = service_match[1]
-    position = (case.details or {}).get("open311") or {}
     expected = case.respond_due_at or ServiceLevels(catalog=catalog).due(
         Limit.RESPOND_STAGE_1, kind=case.kind, division=case.division, start=case.created_at
     )
-    # Assistant cases have a free-text location; Open311 cases keep the address they were sent, if any.
-    address = position.get("address_string") if position else case.location
+    description, address, lat, long = None, None, None, None
+    if case.public_consent:
+        position = (case.details or {}).get("open311") or {}
+        # Assistant cases have a free-text location; Open311 cases keep the address they were sent, if any.
+        description = redaction.public_text(case.description)
+        address = redaction.public_address(position.get("address_string") if position else case.location)
+        lat, long = redaction.public_position(position.get("lat"), position.get("long"))
     return {
         "service_request_id": case.reference,
         "status": "closed" if case.status in CLOSED_STATUSES else "open",
         "status_notes": STATUS_NOTES[case.status],
         "service_name": service_match[0].service_name if service_match else None,
         "service_code": case.service_code,
-        "description": case.description,
+        "description": description,
         "agency_responsible": division.name if division else None,
         "service_notice": None,
         "requested_datetime": case.created_at.isoformat(),
         "updated_datetime": case.updated_at.isoformat(),
         "expected_datetime": expected.isoformat(),
         "address": address,
-        "lat": position.get("lat"),
-        "long": position.get("long"),
+        "lat": lat,
+        "long": long,
         "media_url": None,
     }
 

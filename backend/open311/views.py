@@ -14,10 +14,12 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.catalog.schemas import Catalog
 from backend.catalog.views import get_catalog
+from backend.clients import client_address
 from backend.config import Settings
 from backend.database.core import get_session
 from backend.open311 import service
 from backend.open311.service import Open311Error
+from backend.ratelimit import RateLimiter
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
@@ -76,15 +78,34 @@ def _render(fmt: str, root: str, content: Any, status_code: int = 200) -> Respon
 
 def _error(fmt: str, exc: Open311Error) -> Response:
     """Return the Open311 error list for `exc`."""
-    return _render(fmt, "errors", [{"code": exc.code, "description": exc.description}], exc.code)
+    response = _render(fmt, "errors", [{"code": exc.code, "description": exc.description}], exc.code)
+    if exc.retry_after is not None:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
-def _answer(filename: str, root: str, build: Callable[[str], Any], status_code: int = 200) -> Response:
-    """Run `build` with the requested format and render its result, or the Open311 error it raises."""
+def _check_read_limit(request: Request) -> None:
+    """Raise a 429 `Open311Error` when the client has made too many public reads lately."""
+    settings: Settings = request.app.state.settings
+    limiter: RateLimiter = request.app.state.open311_read_limiter
+    wait = limiter.acquire(client_address(request, settings.trusted_proxies))
+    if wait:
+        unit = "second" if wait == 1 else "seconds"
+        raise Open311Error(
+            429, f"Too many requests from your address. Please wait {wait} {unit} and try again.", retry_after=wait
+        )
+
+
+def _answer(request: Request, filename: str, root: str, build: Callable[[str], Any]) -> Response:
+    """Run `build` with the requested format and render its result, or the Open311 error it raises.
+
+    Every public read counts against the client's rate limit, whatever it asks for.
+    """
     fmt = filename.rpartition(".")[2] if filename.rpartition(".")[2] in FORMATS else "json"
     try:
+        _check_read_limit(request)
         name, fmt = _split(filename)
-        return _render(fmt, root, build(name), status_code)
+        return _render(fmt, root, build(name))
     except Open311Error as exc:
         return _error(fmt, exc)
 
@@ -115,13 +136,16 @@ def read_collection(
         raise Open311Error(404, "Not found.")
 
     root = "services" if filename.startswith("services.") else "service_requests"
-    return _answer(filename, root, build)
+    return _answer(request, filename, root, build)
 
 
 @router.get("/services/{filename}")
-def read_service_definition(filename: str, catalog: Annotated[Catalog, Depends(get_catalog)]) -> Response:
+def read_service_definition(
+    filename: str, request: Request, catalog: Annotated[Catalog, Depends(get_catalog)]
+) -> Response:
     """Return the attributes of one service."""
     return _answer(
+        request,
         filename,
         "service_definition",
         lambda code: service.service_definition(service.find_service(catalog=catalog, service_code=code)),
@@ -131,11 +155,13 @@ def read_service_definition(filename: str, catalog: Annotated[Catalog, Depends(g
 @router.get("/requests/{filename}")
 def read_request(
     filename: str,
+    request: Request,
     session: Annotated[Session, Depends(get_session)],
     catalog: Annotated[Catalog, Depends(get_catalog)],
 ) -> Response:
     """Return one service request, as a list of one (as the specification shows)."""
     return _answer(
+        request,
         filename,
         "service_requests",
         lambda request_id: [

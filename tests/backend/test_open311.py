@@ -12,14 +12,24 @@ import pytest
 from backend_testing import ACTIONS, OPEN311_API_KEY, STAFF, both_databases, case_body
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, text, update
+from staff_testing import (  # noqa: F401  (the underscored names are autouse fixtures)
+    _empty_staff_tables,
+    _quick_password_hashing,
+    new_case,
+    post_form,
+    signed_in,
+)
 
-from backend.cases.enums import CaseStatus
+from backend.cases.deadlines import Limit, ServiceLevels
+from backend.cases.enums import CaseKind, CaseStatus
 from backend.cases.models import Case
 from backend.catalog.loader import load_catalog
-from backend.cases.deadlines import Limit, ServiceLevels
-from backend.cases.enums import CaseKind
 from backend.config import DEFAULT_CATALOG_PATH, DEFAULT_SERVICE_LEVELS_PATH
+from backend.database import migrate
+from backend.database.core import create_db_engine
+from backend.open311.service import STATUS_NOTES
+from backend.staff.permissions import Role
 
 BASE = "/open311/v2"
 PERSONAL = ("first_name", "last_name", "phone", "email", "sender_id", "transcript", "details", "contact")
@@ -159,7 +169,8 @@ def test_post_with_lat_long_only(client: TestClient) -> None:
     assert response.status_code == 201
     reference = response.json()[0]["service_request_id"]
     (public,) = client.get(f"{BASE}/requests/{reference}.json").json()
-    assert (public["lat"], public["long"], public["address"]) == (43.6532, -79.3832, None)
+    # Published to about a block (3 decimals, some 100 m), like an address.
+    assert (public["lat"], public["long"], public["address"]) == (43.653, -79.383, None)
 
 
 @pytest.mark.parametrize("api_key", [..., "", "wrong-key", OPEN311_API_KEY + "x", "é"])
@@ -244,7 +255,8 @@ def test_requests_json_shows_public_fields_only(client: TestClient) -> None:
     assert public["status_notes"] == "Received. Staff have not reviewed it yet."
     assert public["service_name"] == "Pothole"
     assert public["agency_responsible"] == "Transportation Services"
-    assert public["address"] == "100 Queen St W"
+    assert public["description"] == "Deep pothole in the curb lane."
+    assert public["address"] == "100 block of Queen St W"
     requested = datetime.fromisoformat(public["requested_datetime"])
     assert requested.tzinfo is not None
     assert datetime.fromisoformat(public["expected_datetime"]) == respond_due(requested, division="TS")
@@ -270,19 +282,150 @@ def test_requests_xml_shows_public_fields_only(client: TestClient) -> None:
 
 @both_databases
 def test_an_assistant_case_appears_in_requests(client: TestClient) -> None:
-    body = case_body(service_code="SWMS-MISSED-PICKUP", details={"phone": "416-555-0199"})
+    body = case_body(service_code="SWMS-MISSED-PICKUP", details={"phone": "416-555-0199"}, public_consent=True)
     created = client.post("/api/cases", json=body, headers=ACTIONS)
     assert created.status_code == 201
     reference = created.json()["reference"]
     response = client.get(f"{BASE}/requests.json")
     (public,) = response.json()
     assert public["service_request_id"] == reference
-    assert public["address"] == "12 Elm St"
+    assert public["description"] == "The garbage wasn't picked up on my street this morning."
+    assert public["address"] == "0 block of Elm St"
     assert public["agency_responsible"] == "Solid Waste Management Services"
     assert_no_personal_data(response.text)
     # Complaints and compliments are not service requests.
-    client.post("/api/cases", json=case_body(kind="complaint"), headers=ACTIONS)
+    client.post("/api/cases", json=case_body(kind="complaint", public_consent=True), headers=ACTIONS)
     assert len(client.get(f"{BASE}/requests.json").json()) == 1
+
+
+# What a resident's report publishes
+
+RESIDENT_WORDS = (
+    "My name is Ada Lovelace, I live at 12 Elm St apt 3. Call 416-555-0199 or ada@example.org: "
+    "the garbage wasn't picked up."
+)
+RESIDENT_PLACE = "12 Elm St, Apt 3, M5V 2T6"
+# Nothing of these may reach the public feed.
+RESIDENT_DETAILS = ("Ada", "Lovelace", "12 Elm", "apt 3", "Apt 3", "416-555-0199", "ada@example.org", "M5V 2T6")
+
+
+def read_everywhere(client: TestClient, reference: str) -> list[tuple[str, dict[str, Any]]]:
+    """Return the request as every public read shows it: in the list and alone, in JSON and XML (as text)."""
+    shown = []
+    for path in ("requests.json", f"requests/{reference}.json"):
+        response = client.get(f"{BASE}/{path}")
+        assert response.status_code == 200
+        (item,) = [item for item in response.json() if item["service_request_id"] == reference]
+        shown.append((response.text, item))
+    for path in ("requests.xml", f"requests/{reference}.xml"):
+        response = client.get(f"{BASE}/{path}")
+        assert response.status_code == 200
+        element = next(e for e in ET.fromstring(response.content) if e.findtext("service_request_id") == reference)
+        shown.append((response.text, {child.tag: child.text for child in element}))
+    return shown
+
+
+@both_databases
+@pytest.mark.parametrize("channel", ["web", "sms", "telegram", "rest"])
+def test_without_consent_a_report_shows_only_its_service_status_and_dates(client: TestClient, channel: str) -> None:
+    body = case_body(description=RESIDENT_WORDS, location=RESIDENT_PLACE, channel=channel, sender_id="+14165550199",
+                     service_code="SWMS-MISSED-PICKUP", details={"phone": "416-555-0199"})
+    reference = client.post("/api/cases", json=body, headers=ACTIONS).json()["reference"]
+    assert client.get(f"/api/cases/{reference}", headers=STAFF).json()["public_consent"] is False
+    for shown, item in read_everywhere(client, reference):
+        for detail in (*RESIDENT_DETAILS, "garbage", "+14165550199"):
+            assert detail not in shown
+        assert_no_personal_data(shown)
+        assert item["service_code"] == "SWMS-MISSED-PICKUP"
+        assert item["service_name"] == "Missed collection"
+        assert item["status"] == "open" and item["status_notes"] == STATUS_NOTES[CaseStatus.NEW]
+        for field in ("requested_datetime", "updated_datetime", "expected_datetime"):
+            assert datetime.fromisoformat(str(item[field])).tzinfo is not None, field
+        for field in ("description", "address", "lat", "long"):
+            assert item[field] in (None, ""), field  # XML shows an empty element
+
+
+@both_databases
+def test_with_consent_a_report_is_published_without_personal_details(client: TestClient) -> None:
+    body = case_body(description=RESIDENT_WORDS, location=RESIDENT_PLACE, channel="sms", public_consent=True,
+                     service_code="SWMS-MISSED-PICKUP")
+    reference = client.post("/api/cases", json=body, headers=ACTIONS).json()["reference"]
+    assert client.get(f"/api/cases/{reference}", headers=STAFF).json()["public_consent"] is True
+    for shown, item in read_everywhere(client, reference):
+        for detail in RESIDENT_DETAILS:
+            assert detail not in shown
+        assert item["description"] == (
+            "My name is [name], I live at 0 block of Elm St. Call [phone] or [email]: the garbage wasn't picked up."
+        )
+        assert item["address"] == "0 block of Elm St"
+
+
+@both_databases
+def test_status_notes_never_carry_what_staff_wrote(app: FastAPI, client: TestClient) -> None:
+    staff, _ = signed_in(app, Role.AGENT)
+    reference = new_case(staff, service_code="TS-POTHOLE", public_consent=True)
+    assert "and place with personal details removed" in staff.get(f"/staff/cases/{reference}").text
+    seen = {STATUS_NOTES[CaseStatus.NEW]}
+    private = "Called Ada Lovelace on 416-555-0199"
+    for action, data in (("acknowledge", {"text": private}), ("note", {"text": private}),
+                         ("resolve", {"summary": private}), ("close", {"text": private})):
+        assert post_form(staff, f"/staff/cases/{reference}/{action}", data).status_code == 303, action
+        for shown, item in read_everywhere(client, reference):
+            assert "Ada" not in shown and "416-555-0199" not in shown
+            assert item["status_notes"] in STATUS_NOTES.values()
+            seen.add(str(item["status_notes"]))
+    assert seen == {STATUS_NOTES[status] for status in (CaseStatus.NEW, CaseStatus.ACKNOWLEDGED,
+                                                        CaseStatus.RESOLVED, CaseStatus.CLOSED)}
+
+
+def test_public_consent_is_optional_false_by_default_and_a_boolean(client: TestClient) -> None:
+    for given, stored in ((..., False), (False, False), (True, True)):
+        created = client.post("/api/cases", json=case_body(public_consent=given), headers=ACTIONS)
+        assert created.status_code == 201
+        assert client.get(f"/api/cases/{created.json()['reference']}", headers=STAFF).json()["public_consent"] is stored
+    refused = client.post("/api/cases", json=case_body(public_consent="perhaps"), headers=ACTIONS)
+    assert refused.status_code == 422
+
+
+def test_a_retry_without_the_consent_field_is_still_a_replay(client: TestClient) -> None:
+    key = {"Idempotency-Key": "retry-across-the-upgrade", **ACTIONS}
+    first = client.post("/api/cases", json=case_body(), headers=key)
+    assert first.status_code == 201
+    again = client.post("/api/cases", json=case_body(public_consent=False), headers=key)
+    assert again.status_code == 200 and again.json()["reference"] == first.json()["reference"]
+    assert client.post("/api/cases", json=case_body(public_consent=True), headers=key).status_code == 409
+
+
+def test_an_open311_client_publishes_by_design(client: TestClient) -> None:
+    reference = post(client, description="Pothole outside 45 Elm St, call 416-555-0199").json()[0][
+        "service_request_id"
+    ]
+    assert client.get(f"/api/cases/{reference}", headers=STAFF).json()["public_consent"] is True
+    (public,) = client.get(f"{BASE}/requests/{reference}.json").json()
+    assert public["description"] == "Pothole outside 0 block of Elm St, call [phone]"
+
+
+def test_the_migration_publishes_only_what_open311_clients_sent(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'before.db'}"
+    migrate.upgrade(url, "0003")
+    engine = create_db_engine(url)
+    try:
+        with engine.begin() as connection:
+            for reference, channel in (("S-2222222", "open311"), ("S-3333333", "sms"), ("S-4444444", "web")):
+                connection.execute(
+                    text("INSERT INTO cases (reference, kind, status, description, channel, sender_id, details, "
+                         "created_at, updated_at, stage, phone_guesses) VALUES (:reference, 'service_request', "
+                         "'new', 'words', :channel, 'someone', '{}', :now, :now, 1, 0)"),
+                    {"reference": reference, "channel": channel, "now": datetime.now(timezone.utc)},
+                )
+        migrate.upgrade(url)
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT channel, public_consent FROM cases ORDER BY reference"))
+            assert [(channel, bool(consent)) for channel, consent in rows] == [
+                ("open311", True), ("sms", False), ("web", False),
+            ]
+    finally:
+        engine.dispose()
 
 
 @both_databases
