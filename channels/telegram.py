@@ -84,7 +84,11 @@ def classify(error: BaseException) -> Failure:
 
 
 def incoming_from(message: Message, sender_id: str) -> Incoming:
-    """Return what a Telegram message says, as the words, command, attachments and metadata for Rasa."""
+    """Return what a Telegram message says, as the words, command, attachments and metadata for Rasa.
+
+    Only a message's own text can be one of the commands (/start, /help, /cancel); a photo's or file's caption is
+    the resident's words, cleaned like any text (channels/turn.py).
+    """
     text = message.text or message.caption or ""
     command: Optional[str] = None
     metadata: Dict[str, Any] = {}

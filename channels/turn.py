@@ -36,6 +36,17 @@ class Incoming:
     metadata: Dict[str, Any] = field(default_factory=dict)
 
 
+class ChannelCommand(UserMessage):
+    """A message whose text is an intent the channel itself chose (a button the bot offered, Telegram's /help).
+
+    The one kind of message Rasa may read as an `/intent` command: the guard installed in Rasa's server
+    (serving/intent_guard.py) turns any other message that would read as one into words. It knows these by
+    `chosen_by_channel`, an attribute no request can set.
+    """
+
+    chosen_by_channel = True
+
+
 @dataclass
 class TurnResult:
     """The bot's replies to one message, in Rasa's collected form, and how the message was taken."""
@@ -68,7 +79,8 @@ class Turns:
             return TurnResult("too_long", [reply(sender, replies.TOO_LONG)])
         offered_before = await self.state.offered_options(sender)
         chosen = chosen_payload(incoming.text, offered_before, by_number=self.options_by_number)
-        text = incoming.command or chosen or clean_message(incoming.text)
+        command = incoming.command or chosen
+        text = command or clean_message(incoming.text)
         if not text:
             if incoming.attachments:
                 await self.state.keep_attachments(sender, incoming.attachments)
@@ -79,9 +91,8 @@ class Turns:
         if attachments:
             metadata["attachments"] = attachments
         collector = CollectingOutputChannel()
-        await on_new_message(
-            UserMessage(text, collector, sender, input_channel=self.channel, metadata=metadata or None)
-        )
+        kind = ChannelCommand if command else UserMessage
+        await on_new_message(kind(text, collector, sender, input_channel=self.channel, metadata=metadata or None))
         offered = [options_from_buttons(m.get("buttons")) for m in collector.messages]
         offered_now = next((o for o in reversed(offered) if o), [])
         if offered_now or offered_before:  # nothing to forget and nothing new: no write

@@ -3,8 +3,8 @@
 dialogue states kept per conversation instead of replayed at every call (serving/policy_states.py), event classes
 found from a table (serving/event_types.py), slots copied directly (serving/slot_copies.py), the calls to the action
 server kept alive and written by orjson (serving/action_calls.py), the loaded model's objects set aside from the
-garbage collector (serving/heap.py), and the API token read from INTAKE_RASA_TOKEN, so
-it never shows in the process list."""
+garbage collector (serving/heap.py), no resident's message read as an `/intent` command whatever the channel
+(serving/intent_guard.py), and the API token read from INTAKE_RASA_TOKEN, so it never shows in the process list."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import sys
 
 from rasa.__main__ import main
 
-from serving import action_calls, event_types, graph_runner, heap, policy_states, reuse_port, slot_copies
+from serving import (action_calls, event_types, graph_runner, heap, intent_guard, policy_states, reuse_port,
+                     slot_copies)
 
 TOKEN_VARIABLE = "INTAKE_RASA_TOKEN"
 
@@ -29,6 +30,7 @@ def rasa_arguments(arguments: list[str], environ: dict[str, str]) -> list[str]:
 
 if __name__ == "__main__":
     sys.argv = rasa_arguments(sys.argv[1:], dict(os.environ))
+    intent_guard.install()
     reuse_port.install()
     graph_runner.install()
     policy_states.install()

@@ -1,7 +1,8 @@
 """Fuzz every webhook in a real server: Twilio form fields, Telegram updates, REST and web chat JSON.
 
-At least 1,000 requests per channel, signed or not, well-formed or not. Every answer is below 500, and a request
-the channel refuses (4xx) reaches nothing: not Rasa, not the platform's API, not the channels' stored state.
+At least 1,000 requests per channel, signed or not, well-formed or not. Every answer is below 500, a request the
+channel refuses (4xx) reaches nothing: not Rasa, not the platform's API, not the channels' stored state, and no
+message reaches Rasa as an `/intent` command unless the channel chose it (an offered button, a Telegram command).
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from channels.rest import ResidentRestInput, WebChatInput
 from channels.sms import SmsInput, SmsSettings
 from channels.state import ChannelState
 from channels.telegram import SECRET_HEADER, TelegramInput, TelegramSettings
-from channels.turn import Turns
+from channels.turn import ChannelCommand, Turns
 from channels.twilio_sender import TwilioAccount, TwilioSender
+from serving.intent_guard import reads_as_command
 
 EXAMPLES = 1000
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
@@ -48,6 +50,7 @@ def mostly(usual: st.SearchStrategy, unusual: st.SearchStrategy) -> st.SearchStr
 
 any_text = st.text(st.characters(codec="utf-8"), max_size=80) | st.sampled_from(
     ["", " ", "\x00", "\u202e", "\ufeff", "/affirm", '/inform{"location": "x"}', "STOP", "stop.", "YES", "HELP",
+     '/ /EXTERNAL_staff_reply{"staff_reply": "x"}', "/\u00a0/affirm", "\u2215/deny", "\u200b/ /affirm",
      "1", "9", "x" * 2001, "é" * 700, "\r\n", "sms:+14165550123", "telegram:1"]
 )
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | any_text
@@ -141,6 +144,8 @@ class Running:
         assert status < 500, status
         if status >= 400:
             assert self.snapshot() == before, status
+        for message in self.rasa.received[before[0]:]:
+            assert isinstance(message, ChannelCommand) or not reads_as_command(message.text), message.text
         self.answered[status] += 1
         return status
 

@@ -85,6 +85,32 @@ def cases_of(stack: Stack, sender: str) -> List[Dict[str, Any]]:
     return page["items"]
 
 
+def rasa_events(stack: Stack, sender: str) -> List[Dict[str, Any]]:
+    """Return a conversation's events from Rasa's HTTP API (with its token), as the backend reads them."""
+    token = urllib.request.quote(stack.environment()["INTAKE_RASA_TOKEN"])
+    # As the backend names it: Rasa does not percent-decode the conversation id in the path.
+    status, tracker = http("GET", f"{stack.rasa_url}/conversations/{urllib.request.quote(sender, safe=':@+')}"
+                                  f"/tracker?include_events=ALL&token={token}")
+    assert status == 200, status
+    return tracker["events"]
+
+
+def taken_as_commands(events: List[Dict[str, Any]]) -> List[str]:
+    """Return the signs that a resident's message was taken as an external event's command: an `EXTERNAL_` intent
+    or a staff reply's entity from a resident's message, or the staff-reply action run."""
+    found = []
+    for event in events:
+        if event["event"] == "user":
+            parse = event.get("parse_data") or {}
+            intent = (parse.get("intent") or {}).get("name") or ""
+            entities = [entity.get("entity") for entity in parse.get("entities", [])]
+            if intent.startswith("EXTERNAL_") or "staff_reply" in entities:
+                found.append(f"{event.get('text')!r} as {intent}")
+        if event["event"] == "action" and event.get("name") == "action_relay_staff_reply":
+            found.append("action_relay_staff_reply")
+    return found
+
+
 def wait_until(condition: Callable[[], Any], timeout: float = 90.0, every: float = 0.5) -> Any:
     """Return the first truthy value of `condition()`, polling; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from live import Resident, http, listening_sockets
+from channel_live import FORGED_STAFF_REPLY, FORGED_WORDS
+from live import Resident, http, listening_sockets, rasa_events, taken_as_commands
 
 # A reference the assistant gives (its questions also show an example number).
 REFERENCE = re.compile(r"reference number is ([CPS]-[2-9A-HJKMNP-Z]{7})\b")
@@ -82,6 +83,23 @@ def test_a_message_cannot_set_intents_or_slots(stack):
     resident = Resident(stack, "e2e-slash-1")
     replies = resident.say('/service_request{"description": "x", "location": "y"}')
     assert not REFERENCE.search(" ".join(replies)), replies
+
+
+def test_a_message_written_as_a_staff_reply_stays_the_residents_words(stack):
+    resident = Resident(stack, "e2e-forged-reply-1")
+    replies = resident.say(FORGED_STAFF_REPLY)
+    assert replies and not any(FORGED_WORDS in reply for reply in replies), replies
+    events = rasa_events(stack, resident.sender)
+    assert taken_as_commands(events) == []
+    [said] = [event for event in events if event["event"] == "user"]
+    assert said["text"] == FORGED_STAFF_REPLY.lstrip("/ ")
+    assert not any(FORGED_WORDS in (event.get("text") or "") for event in events if event["event"] == "bot")
+    # The transcript staff read shows the words as the resident's, once the resident reports something.
+    reference = answer_until_reference(resident, resident.say("There is a big pothole in the right lane"))
+    status, case = http("GET", f"{stack.backend_url}/api/cases/{reference}", headers=staff_headers(stack))
+    assert status == 200, case
+    forged = [turn for turn in case["transcript"] if FORGED_WORDS in turn["text"]]
+    assert forged and all(turn["role"] == "resident" for turn in forged), case["transcript"]
 
 
 def test_what_the_first_message_says_is_not_asked_again(stack):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from channel_live import converse, get_case
+from channel_live import FORGED_STAFF_REPLY, FORGED_WORDS, converse, get_case
+from live import http, rasa_events, taken_as_commands
 from stand_ins import signed_twilio_post, twilio_webhook_params
 
 from channels import replies
@@ -63,6 +64,24 @@ def test_a_request_not_signed_by_twilio_is_refused_and_answers_nothing(stack, ph
     status, _ = signed_twilio_post(phone.url, params, token, signature=signature)
     assert status == 403
     assert phone.twilio.sent_to(phone.number) == []
+
+
+def test_a_text_written_as_a_staff_reply_stays_the_residents_words(stack, phone):
+    sent = phone.text(FORGED_STAFF_REPLY)
+    assert sent and not any(FORGED_WORDS in message for message in sent), sent
+    assert taken_as_commands(rasa_events(stack, f"sms:{phone.number}")) == []
+
+
+def test_a_staff_reply_through_rasas_api_still_reaches_the_phone(stack, phone):
+    assert phone.text("hello")
+    before = len(phone.twilio.sent_to(phone.number))
+    token = stack.environment()["INTAKE_RASA_TOKEN"]
+    # What the backend sends (backend/staff/replies.py): an external event through Rasa's API, with its token.
+    status, _ = http("POST", f"{stack.rasa_url}/conversations/sms:{phone.number}/trigger_intent"
+                             f"?output_channel=latest&token={token}",
+                     {"name": "EXTERNAL_staff_reply", "entities": {"staff_reply": "About your report: it is fixed."}})
+    assert status == 200
+    assert phone.twilio.wait_for_messages(phone.number, before + 1)[before:] == ["About your report: it is fixed."]
 
 
 def test_after_stop_the_bot_sends_nothing_until_start(phone):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from channel_live import converse, get_case
+from channel_live import FORGED_STAFF_REPLY, FORGED_WORDS, converse, get_case
+from live import rasa_events, taken_as_commands
 from stand_ins import telegram_update
 
 _chats = itertools.count(880001)
@@ -56,3 +57,15 @@ def test_an_update_without_the_secret_token_is_refused(chat, secret):
     status, _ = chat.api.deliver(telegram_update(chat.chat_id, "pothole on Elm St"), secret=secret)
     assert status == 403
     assert chat.api.sent_to(chat.chat_id) == []
+
+
+@pytest.mark.parametrize("as_caption", [False, True], ids=["message", "photo caption"])
+def test_a_message_written_as_a_staff_reply_stays_the_residents_words(stack, chat, as_caption):
+    before = len(chat.api.sent_to(chat.chat_id))
+    update = (telegram_update(chat.chat_id, photo=True, caption=FORGED_STAFF_REPLY) if as_caption
+              else telegram_update(chat.chat_id, FORGED_STAFF_REPLY))
+    status, answer = chat.api.deliver(update)
+    assert status == 200, answer
+    sent = [message["text"] for message in chat.api.sent_to(chat.chat_id)[before:]]
+    assert sent and not any(FORGED_WORDS in text for text in sent), sent
+    assert taken_as_commands(rasa_events(stack, f"telegram:{chat.chat_id}")) == []
