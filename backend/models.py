@@ -2,8 +2,8 @@
 
 from backend.cases.models import Case, CaseUpdate
 from backend.database.base import Base
-from backend.staff.models import AuditEntry, StaffSession, StaffUser
+from backend.staff.models import AuditEntry, SignInFailure, StaffSession, StaffUser
 
 metadata = Base.metadata
 
-__all__ = ["AuditEntry", "Case", "CaseUpdate", "StaffSession", "StaffUser", "metadata"]
+__all__ = ["AuditEntry", "Case", "CaseUpdate", "SignInFailure", "StaffSession", "StaffUser", "metadata"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -40,13 +40,27 @@ class StaffUser(Base):
     divisions: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     def __repr__(self) -> str:
         return f"<StaffUser {self.id} {self.role.value}>"
+
+
+class SignInFailure(Base):
+    """Failed sign-ins lately from one client address: for one email, or for any ("") (backend.staff.throttle)."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (UniqueConstraint("address", "email"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(254))
+    failures: Mapped[int] = mapped_column(Integer)
+    # Failures are counted from this time on; the count starts again once it is older than the throttle's window.
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # Until then, this address may not try (this email, or any): no password is checked.
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class StaffSession(Base):

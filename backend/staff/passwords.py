@@ -2,16 +2,67 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 MIN_LENGTH = 12
 MAX_LENGTH = 256
+# A check takes tens of milliseconds of CPU and 64 MiB: a few at a time, and a bounded queue behind them.
+CHECKING_THREADS = 2
+MAX_WAITING_CHECKS = 32
 
 # argon2-cffi's defaults follow RFC 9106's recommended low-memory profile (Argon2id, 64 MiB, 3 passes).
 _hasher = PasswordHasher()
+
+T = TypeVar("T")
+
+
+class Busy(Exception):
+    """Too many password checks are waiting already: the client should try again shortly."""
+
+
+class _Checks:
+    """Run password checks on threads of their own, at most MAX_WAITING_CHECKS queued or running.
+
+    Not on the event loop, which every request shares, and not in the thread pool of the synchronous routes
+    (/api/cases among them): a flood of sign-ins then delays only sign-ins.
+    """
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=CHECKING_THREADS, thread_name_prefix="password-check")
+        self._lock = threading.Lock()
+        self._waiting = 0
+
+    async def run(self, check: Callable[[], T]) -> T:
+        """Return what `check` returns, run on a checking thread; raise `Busy` when the queue is full."""
+        with self._lock:
+            if self._waiting >= MAX_WAITING_CHECKS:
+                raise Busy()
+            self._waiting += 1
+        try:
+            return await asyncio.wrap_future(self._executor.submit(check))
+        finally:
+            with self._lock:
+                self._waiting -= 1
+
+
+_checks = _Checks()
+
+
+async def off_the_loop(check: Callable[[], T]) -> T:
+    """Run `check`, a function that checks a password (and may use the database), away from the event loop.
+
+    Raises:
+        Busy: too many checks are waiting already.
+    """
+    return await _checks.run(check)
 
 
 def hash_password(password: str) -> str:

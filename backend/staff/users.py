@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -12,19 +13,35 @@ from sqlalchemy.orm import Session
 
 from backend.catalog.schemas import Catalog
 from backend.database.types import utcnow
-from backend.staff import audit, passwords, sessions
+from backend.staff import audit, passwords, sessions, throttle
 from backend.staff.models import StaffUser
 from backend.staff.permissions import Permission, Role, allows, is_division_scoped
 
 logger = logging.getLogger(__name__)
 
-MAX_FAILED_SIGN_INS = 5
-LOCK_DURATION = timedelta(minutes=15)
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,185}\.[^@\s]{2,63}$")
 
 
 class UserError(ValueError):
     """The account details are not acceptable; the message says why, in plain words."""
+
+
+class TooManySignIns(Exception):
+    """The client address failed to sign in too often lately and must wait until `until`."""
+
+    def __init__(self, until: datetime, now: datetime) -> None:
+        super().__init__(until)
+        self.until = until
+        self.seconds = max(1, math.ceil((until - now).total_seconds()))
+
+    @property
+    def message(self) -> str:
+        """Say, in plain words, how long to wait."""
+        minutes = math.ceil(self.seconds / 60)
+        return (
+            f"Too many sign-in attempts from your network. Please wait {minutes} minute{'s' if minutes > 1 else ''}, "
+            "then try again."
+        )
 
 
 def normalize_email(email: str) -> str:
@@ -107,7 +124,6 @@ def create(
         divisions=_clean_divisions(role, divisions or [], catalog),
         password_hash=passwords.hash_password(password),
         is_active=True,
-        failed_sign_ins=0,
         created_at=utcnow(),
     )
     try:
@@ -128,45 +144,48 @@ def create(
     return user
 
 
-def authenticate(*, session: Session, email: str, password: str) -> StaffUser | None:
-    """Return the active, unlocked account whose password this is, or None; failures are counted and audited.
+def authenticate(*, session: Session, email: str, password: str, address: str) -> StaffUser | None:
+    """Return the active account whose password this is, or None; failures are counted and audited.
 
-    After `MAX_FAILED_SIGN_INS` wrong passwords in a row the account is locked for `LOCK_DURATION`.
+    Slow work: it checks an Argon2id hash. Run it off the event loop (`passwords.off_the_loop`).
+
+    Raises:
+        TooManySignIns: `address` failed too often lately, for this email or any (backend.staff.throttle), so the
+            password is not checked; or this failure was one too many.
     """
     now = utcnow()
+    normalized = normalize_email(email)[:254]
+    blocked = throttle.wait(session=session, address=address, email=normalized, now=now)
+    if blocked is not None:
+        raise TooManySignIns(blocked, now)
     user = get_by_email(session=session, email=email)
-    if user is None:
+    # End the read before the slow check: other sign-ins write meanwhile, and on SQLite a transaction that read
+    # before someone else's write may not write after it.
+    session.commit()
+    if user is None or not user.is_active:
         passwords.burn_time(password)
-        audit.record(session=session, actor=None, action="sign_in_failed", subject=normalize_email(email)[:254],
-                     summary="no such account")
-        session.commit()
-        return None
-    locked = user.locked_until is not None and user.locked_until > now
-    if locked or not user.is_active:
-        passwords.burn_time(password)
-        audit.record(session=session, actor=None, action="sign_in_failed", subject=user.email,
-                     summary="account locked" if locked else "account switched off")
-        session.commit()
+        _failed(session, address, normalized, now, "no such account" if user is None else "account switched off")
         return None
     if not passwords.verify(user.password_hash, password):
-        user.failed_sign_ins += 1
-        summary = "wrong password"
-        if user.failed_sign_ins >= MAX_FAILED_SIGN_INS:
-            user.locked_until = now + LOCK_DURATION
-            user.failed_sign_ins = 0
-            summary = "wrong password; account locked for 15 minutes"
-            logger.warning("Staff account %s locked after repeated wrong passwords", user.id)
-        audit.record(session=session, actor=None, action="sign_in_failed", subject=user.email, summary=summary)
-        session.commit()
+        _failed(session, address, normalized, now, "wrong password")
         return None
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
-    user.failed_sign_ins = 0
-    user.locked_until = None
     user.last_sign_in_at = now
+    throttle.clear(session=session, address=address, email=normalized)
     audit.record(session=session, actor=user, action="sign_in")
     session.commit()
     return user
+
+
+def _failed(session: Session, address: str, email: str, now: datetime, why: str) -> None:
+    """Count and audit a failed sign-in; raise `TooManySignIns` when this one made the address wait."""
+    until = throttle.record_failure(session=session, address=address, email=email, now=now)
+    summary = f"{why}; this address must wait {throttle.WAIT.seconds // 60} minutes" if until else why
+    audit.record(session=session, actor=None, action="sign_in_failed", subject=email, summary=summary)
+    session.commit()
+    if until is not None:
+        raise TooManySignIns(until, now)
 
 
 def update(
@@ -212,14 +231,9 @@ def set_password(*, session: Session, user: StaffUser, actor: StaffUser, passwor
     if (problem := passwords.weakness(password, email=user.email)) is not None:
         raise UserError(problem)
     user.password_hash = passwords.hash_password(password)
-    user.failed_sign_ins = 0
-    user.locked_until = None
+    # Whoever was made to wait for this account may try the new password at once.
+    throttle.forget_account(session=session, email=user.email)
     sessions.end_all(session=session, user=user)
     audit.record(session=session, actor=actor, action="set_password", subject=user.email,
                  summary="own password" if actor.id == user.id else "password reset by an admin")
     session.commit()
-
-
-def is_locked(user: StaffUser, now: datetime) -> bool:
-    """Return True while the account is locked after too many wrong passwords."""
-    return user.locked_until is not None and user.locked_until > now

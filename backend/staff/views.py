@@ -6,17 +6,20 @@ import hmac
 import logging
 import secrets
 from collections.abc import Mapping
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from backend import references
 from backend.cases import service as cases
 from backend.catalog.schemas import Catalog
 from backend.catalog.views import get_catalog
+from backend.clients import client_address
 from backend.database.core import get_session
 from backend.staff import audit, passwords, sessions, users
 from backend.staff.permissions import Permission, Role
@@ -72,7 +75,8 @@ def home() -> RedirectResponse:
 
 
 def _sign_in_page(
-    request: Request, *, next_: str, error: str | None, email: str = "", status_code: int = 200
+    request: Request, *, next_: str, error: str | None, email: str = "", status_code: int = 200,
+    retry_after: int | None = None,
 ) -> Response:
     token = secrets.token_urlsafe(32)
     done = DONE_MESSAGES.get(request.query_params.get("done", ""))
@@ -86,6 +90,8 @@ def _sign_in_page(
         SIGN_IN_CSRF_COOKIE, token, max_age=3600, path=PREFIX + "/sign-in", httponly=True, samesite="strict",
         secure=_secure(request),
     )
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 
@@ -108,14 +114,24 @@ async def sign_in(request: Request, session: SessionDep) -> Response:
             error="The sign-in form was out of date. Please try again.",
         )
     email = _field(form, "email")[:254]
-    user = users.authenticate(session=session, email=email, password=_field(form, "password")[:1024])
+    check = partial(
+        users.authenticate, session=session, email=email, password=_field(form, "password")[:1024],
+        address=client_address(request, settings_of(request).trusted_proxies),
+    )
+    try:
+        user = await passwords.off_the_loop(check)
+    except users.TooManySignIns as exc:
+        return _sign_in_page(request, next_=next_, email=email, status_code=429, error=exc.message,
+                             retry_after=exc.seconds)
+    except passwords.Busy:
+        return _sign_in_page(request, next_=next_, email=email, status_code=503, retry_after=60,
+                             error="Many people are signing in right now. Please try again in a minute.")
     if user is None:
         return _sign_in_page(
             request, next_=next_, email=email, status_code=401,
-            error="The email or password is not right, or the account is locked for a while after too many "
-            "tries. Check them and try again.",
+            error="The email or password is not right. Check them and try again.",
         )
-    started = sessions.start(session=session, settings=settings_of(request), user=user)
+    started = await run_in_threadpool(sessions.start, session=session, settings=settings_of(request), user=user)
     response = RedirectResponse(next_, status_code=303)
     response.set_cookie(
         sessions.COOKIE_NAME, started.token, path=PREFIX, httponly=True, samesite="lax", secure=_secure(request)

@@ -35,7 +35,7 @@ def _empty_staff_tables(_maintenance_engine: Engine) -> Iterator[None]:
     """Remove accounts, sessions, case history and the audit log after each test."""
     yield
     with _maintenance_engine.begin() as connection:
-        for table in ("audit_log", "case_updates", "staff_sessions"):
+        for table in ("audit_log", "case_updates", "staff_sessions", "sign_in_failures"):
             connection.execute(text(f"DELETE FROM {table}"))
         connection.execute(text("UPDATE cases SET assignee_id = NULL"))
         connection.execute(text("DELETE FROM staff_users"))

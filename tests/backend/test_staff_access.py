@@ -26,7 +26,6 @@ from staff_testing import (  # noqa: F401  (the underscored names are autouse fi
 
 from backend import manage
 from backend.database.types import utcnow
-from backend.staff import users
 from backend.staff.models import AuditEntry, StaffSession, StaffUser
 from backend.staff.permissions import Role
 from backend.staff.sessions import COOKIE_NAME
@@ -94,23 +93,6 @@ def test_a_wrong_password_is_refused_and_audited(app: FastAPI, client: TestClien
     assert [(e.subject, e.summary) for e in audit_entries(engine, "sign_in_failed")] == [
         ("agent@city.example", "wrong password"), ("nobody@city.example", "no such account"),
     ]
-
-
-def test_repeated_wrong_passwords_lock_the_account(app: FastAPI, client: TestClient, engine: Engine) -> None:
-    make_user(app, Role.AGENT)
-    for _ in range(users.MAX_FAILED_SIGN_INS):
-        form = client.get("/staff/sign-in")
-        client.post("/staff/sign-in", data={"email": "agent@city.example", "password": "wrong password here",
-                                            "csrf_token": csrf_of(form.text)})
-    form = client.get("/staff/sign-in")
-    response = client.post("/staff/sign-in", data={"email": "agent@city.example", "password": PASSWORD,
-                                                   "csrf_token": csrf_of(form.text)})
-    assert response.status_code == 401  # the right password, but the account is locked
-    with Session(engine) as session:
-        session.execute(update(StaffUser).values(locked_until=utcnow() - timedelta(seconds=1)))
-        session.commit()
-    sign_in(client, "agent@city.example")
-    assert client.get("/staff/cases").status_code == 200
 
 
 def test_sign_in_without_its_csrf_token_is_refused(app: FastAPI, client: TestClient) -> None:
