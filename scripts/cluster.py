@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stack import BACKEND_BIN, BOT_BIN, ROOT, Service, Stack, _answers, load_or_create_secrets, serve  # noqa: E402
+from stack import (BACKEND_BIN, BOT_BIN, ROOT, Service, Stack, _answers, load_or_create_secrets, serve,  # noqa: E402
+                   write_private)
 
 DEPLOY = ROOT / "deploy"
 ENDPOINTS = DEPLOY / "endpoints.production.yml"
@@ -171,8 +172,9 @@ class Cluster(Stack):
                                 "--port", str(self.backend_port), "--workers", str(self.backend_workers),
                                 "--no-access-log", "--proxy-headers", "--forwarded-allow-ips", self.host],
                     f"{self.backend_url}/healthz"),
-            *[Service(f"actions-{i}", [str(BOT_BIN / "rasa"), "run", "actions", "--actions", "actions",
-                                       "--port", str(port)], f"http://{self.host}:{port}/health")
+            # On the loopback, answering only Rasa's calls, which carry INTAKE_ACTIONS_SECRET (actions/server.py).
+            *[Service(f"actions-{i}", [str(BOT_BIN / "python"), "-m", "actions.server", "--host", "127.0.0.1",
+                                       "--port", str(port)], f"http://127.0.0.1:{port}/health")
               for i, port in enumerate(self.action_ports, 1)],
             *[Service(f"rasa-{i}", [*rasa_cmd, "--port", str(port)], f"http://{self.host}:{port}/webhooks/rest/")
               for i, port in enumerate(self.rasa_ports, 1)],
@@ -218,7 +220,7 @@ class Cluster(Stack):
         self.pg_dir.mkdir(parents=True, exist_ok=True)
         self.pg_dir.chmod(0o700)
         password_file = self.pg_dir / "initdb-password"
-        password_file.write_text(self._infra_secrets()["INTAKE_POSTGRES_PASSWORD"] + "\n")
+        write_private(password_file, self._infra_secrets()["INTAKE_POSTGRES_PASSWORD"] + "\n")
         if os.geteuid() == 0:
             shutil.chown(self.pg_dir, "postgres", "postgres")
             shutil.chown(password_file, "postgres", "postgres")
@@ -247,12 +249,11 @@ class Cluster(Stack):
         folder.mkdir(parents=True, exist_ok=True)
         conf = folder / "redis.conf"
         # Locks live for a minute at most: nothing to persist. The password is in the file, not on a command line.
-        conf.write_text(
+        write_private(conf, (
             f"bind {self.host}\nport {self.redis_port}\nprotected-mode yes\n"
             f"requirepass {self._infra_secrets()['INTAKE_REDIS_PASSWORD']}\n"
             f"dir {folder}\nsave \"\"\nappendonly no\ndaemonize no\nlogfile \"\"\n"
-        )
-        conf.chmod(0o600)
+        ))
 
     def write_nginx_conf(self, rasa_ports: Optional[Sequence[int]] = None) -> Path:
         """Write nginx's configuration from deploy/nginx.conf.template (Rasa servers: `rasa_ports`, default all)."""

@@ -25,7 +25,23 @@ BOT_BIN = ROOT / ".venvs" / "bot" / "bin"
 BACKEND_BIN = ROOT / ".venvs" / "backend" / "bin"
 # The Telegram secret token is ours to choose: the channel registers its webhook with it (see channels/telegram.py).
 # INTAKE_RASA_TOKEN guards Rasa's HTTP API, through which the backend relays staff replies to residents.
-SECRET_NAMES = ("INTAKE_STAFF_TOKEN", "INTAKE_ACTIONS_TOKEN", "INTAKE_TELEGRAM_SECRET_TOKEN", "INTAKE_RASA_TOKEN")
+# INTAKE_ACTIONS_SECRET is what Rasa sends with every action call; the action server answers nothing without it.
+SECRET_NAMES = ("INTAKE_STAFF_TOKEN", "INTAKE_ACTIONS_TOKEN", "INTAKE_TELEGRAM_SECRET_TOKEN", "INTAKE_RASA_TOKEN",
+                "INTAKE_ACTIONS_SECRET")
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` so that only its owner can ever read it: a new file made with mode 600, then renamed
+    over the old one (never a file readable by others until a chmod)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def load_or_create_secrets(
@@ -34,18 +50,19 @@ def load_or_create_secrets(
     """Return the tokens the services share, generating any that are missing into var/secrets.env (mode 600)."""
     path = var_dir / filename
     values: Dict[str, str] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            name, sep, value = line.partition("=")
-            if sep and name.strip() in names:
-                values[name.strip()] = value.strip()
+    old_text = path.read_text() if path.exists() else None
+    for line in (old_text or "").splitlines():
+        name, sep, value = line.partition("=")
+        if sep and name.strip() in names:
+            values[name.strip()] = value.strip()
     for name in names:
         if os.environ.get(name):
             values[name] = os.environ[name]
         values.setdefault(name, secrets.token_urlsafe(32))
+    text = "".join(f"{name}={values[name]}\n" for name in names)
     var_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"{name}={values[name]}\n" for name in names))
-    path.chmod(0o600)
+    if text != old_text or path.stat().st_mode & 0o077:
+        write_private(path, text)
     return values
 
 
@@ -100,12 +117,11 @@ class Stack:
         env.setdefault("INTAKE_LIMITS_SQLITE_PATH", str(self.var_dir / "limits.db"))
         # The action server's durable outbox for cases the backend could not take (actions/outbox.py).
         env.setdefault("INTAKE_OUTBOX_PATH", str(self.var_dir / "outbox.db"))
-        env["INTAKE_ACTION_SERVER_URL"] = f"http://{self.host}:{self.actions_port}/webhook"
+        # The action server is Rasa's alone: on the loopback, whatever interface the other servers listen on.
+        env["INTAKE_ACTION_SERVER_URL"] = f"http://127.0.0.1:{self.actions_port}/webhook"
         env["INTAKE_BACKEND_URL"] = self.backend_url
         env["INTAKE_RASA_URL"] = self.rasa_url
         env["INTAKE_RASA_PUBLIC_URL"] = env.get("INTAKE_RASA_PUBLIC_URL") or self.rasa_url
-        # rasa-sdk's action server listens on every interface unless told otherwise.
-        env.setdefault("SANIC_HOST", self.host)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         # One message's matrix products are small: extra BLAS threads only spin, taking a core from another worker.
         env.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -151,8 +167,11 @@ class Stack:
             ),
             Service(
                 "actions",
-                [str(BOT_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
-                f"http://{self.host}:{self.actions_port}/health",
+                # rasa-sdk's action server on this machine's loopback only, answering only calls that carry
+                # INTAKE_ACTIONS_SECRET (actions/server.py).
+                [str(BOT_BIN / "python"), "-m", "actions.server", "--host", "127.0.0.1", "--port",
+                 str(self.actions_port)],
+                f"http://127.0.0.1:{self.actions_port}/health",
             ),
             Service(
                 "rasa",
@@ -257,7 +276,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             f"  Rasa REST:       {stack.rasa_url}/webhooks/rest/webhook\n"
             f"  SMS (Twilio):    {stack.rasa_url}/webhooks/sms/webhook\n"
             f"  Telegram:        {stack.rasa_url}/webhooks/telegram/webhook\n"
-            f"  Action server:   http://{stack.host}:{stack.actions_port}/health"
+            f"  Action server:   http://127.0.0.1:{stack.actions_port}/health (Rasa's only)"
         ),
         log_dir=stack.var_dir / "log",
     )

@@ -36,7 +36,7 @@ def test_the_logs_hold_no_secret_and_no_residents_details(cluster):
         "email": [EMAIL],
         "words": ["zinnia", "aubergine"],
         "secret": [env[name] for name in ("INTAKE_STAFF_TOKEN", "INTAKE_ACTIONS_TOKEN", "INTAKE_RASA_TOKEN",
-                                          "INTAKE_TELEGRAM_SECRET_TOKEN", "INTAKE_TRACKER_DB_PASSWORD",
-                                          "INTAKE_REDIS_PASSWORD")],
+                                          "INTAKE_TELEGRAM_SECRET_TOKEN", "INTAKE_ACTIONS_SECRET",
+                                          "INTAKE_TRACKER_DB_PASSWORD", "INTAKE_REDIS_PASSWORD")],
     }
     assert leaks(cluster.log_dir, forbidden) == []

@@ -1,5 +1,6 @@
 """The production profile's edge: request size limits at every server, Rasa's HTTP API only behind its token and
-never on the public listener, and one address limited however many conversations it claims to be."""
+never on the public listener, the action servers on the loopback answering Rasa's secret only, and one address
+limited however many conversations it claims to be."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import urllib.request
 from typing import Dict, Optional
 
 import pytest
-from live import wait_until
+from live import cases_of, listening_addresses, wait_until
 
 
 def post(url: str, body: bytes, headers: Optional[Dict[str, str]] = None) -> int:
@@ -54,6 +55,21 @@ def test_rasas_api_needs_the_token(cluster):
     token = cluster.environment()["INTAKE_RASA_TOKEN"]
     with urllib.request.urlopen(f"{url}?token={urllib.request.quote(token)}", timeout=30) as response:
         assert response.status == 200
+
+
+def test_the_action_servers_are_on_the_loopback_and_answer_only_rasas_secret(cluster):
+    for port in [*cluster.action_ports, cluster.actions_port]:  # each server, and nginx's listener for them
+        assert listening_addresses(port) == {"127.0.0.1"}, port
+    tracker = {"sender_id": "cluster-forged", "slots": {"kind": "service_request", "description": "Bin not emptied",
+                                                        "location": "12 Elm St", "confirmed": True},
+               "latest_message": {}, "events": [], "paused": False, "followup_action": None, "active_loop": {},
+               "latest_action_name": "action_listen"}
+    forged = json.dumps({"next_action": "action_submit_case", "sender_id": "cluster-forged", "tracker": tracker,
+                         "domain": {}, "version": "3.6.2"}).encode()
+    for port in [*cluster.action_ports, cluster.actions_port]:
+        assert post(f"http://127.0.0.1:{port}/webhook", forged) == 401
+        assert post(f"http://127.0.0.1:{port}/webhook", forged, {"X-Intake-Actions-Secret": "guess"}) == 401
+    assert cases_of(cluster, "cluster-forged") == []
 
 
 def test_one_address_is_limited_at_nginx_whatever_conversations_it_names(cluster):

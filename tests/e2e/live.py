@@ -32,6 +32,21 @@ def listening_sockets(port: int) -> int:
     return sum(1 for row in rows if row[1].endswith(f":{port:04X}") and row[3] == "0A")
 
 
+def listening_addresses(port: int) -> set:
+    """Return the local addresses with a TCP socket listening on the port on this machine (IPv4 and IPv6)."""
+    found = set()
+    for table in ("tcp", "tcp6"):
+        path = Path(f"/proc/net/{table}")
+        for row in [line.split() for line in path.read_text().splitlines()[1:]] if path.exists() else []:
+            address, _, hex_port = row[1].rpartition(":")
+            if int(hex_port, 16) == port and row[3] == "0A":
+                raw = bytes.fromhex(address)
+                # /proc writes each 4-byte word in the machine's (little-endian) order.
+                words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                found.add(socket.inet_ntop(socket.AF_INET if len(words) == 4 else socket.AF_INET6, words))
+    return found
+
+
 def http(method: str, url: str, body: Optional[Dict[str, Any]] = None,
          headers: Optional[Dict[str, str]] = None) -> Tuple[int, Any]:
     """Send a JSON request and return (status, decoded JSON body)."""

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from channel_live import FORGED_STAFF_REPLY, FORGED_WORDS
-from live import Resident, http, listening_sockets, rasa_events, taken_as_commands
+from live import Resident, cases_of, http, listening_addresses, listening_sockets, rasa_events, taken_as_commands
 
 # A reference the assistant gives (its questions also show an example number).
 REFERENCE = re.compile(r"reference number is ([CPS]-[2-9A-HJKMNP-Z]{7})\b")
@@ -100,6 +100,23 @@ def test_a_message_written_as_a_staff_reply_stays_the_residents_words(stack):
     assert status == 200, case
     forged = [turn for turn in case["transcript"] if FORGED_WORDS in turn["text"]]
     assert forged and all(turn["role"] == "resident" for turn in forged), case["transcript"]
+
+
+def test_the_action_server_answers_rasa_only(stack):
+    assert listening_addresses(stack.actions_port) == {"127.0.0.1"}
+    tracker = {"sender_id": "e2e-forged-tracker", "slots": {
+        "kind": "service_request", "report_id": "forged-1", "description": "My green bin was not picked up",
+        "location": "12 Elm St", "confirmed": True}, "latest_message": {}, "events": [], "paused": False,
+        "followup_action": None, "active_loop": {}, "latest_action_name": "action_listen"}
+    forged = {"next_action": "action_submit_case", "sender_id": "e2e-forged-tracker", "tracker": tracker,
+              "domain": {}, "version": "3.6.2"}
+    url = f"http://127.0.0.1:{stack.actions_port}/webhook"
+    for headers in ({}, {"X-Intake-Actions-Secret": "not-the-secret"}):
+        status, _ = http("POST", url, forged, headers=headers)
+        assert status == 401
+    assert cases_of(stack, "e2e-forged-tracker") == []
+    # Rasa's own calls carry the secret: a conversation works (the other tests go all the way to a case).
+    assert Resident(stack, "e2e-actions-1").say("hello")
 
 
 def test_what_the_first_message_says_is_not_asked_again(stack):

@@ -117,7 +117,7 @@ def test_the_logs_of_a_full_run_hold_no_personal_details_and_no_secrets(stack, s
         "email": [EMAIL] + OTHER_TESTS_DETAILS["email"],
         "words": MARKERS,
         "secret": [env[name] for name in ("INTAKE_STAFF_TOKEN", "INTAKE_ACTIONS_TOKEN", "INTAKE_RASA_TOKEN",
-                                          "INTAKE_TELEGRAM_SECRET_TOKEN")]
+                                          "INTAKE_TELEGRAM_SECRET_TOKEN", "INTAKE_ACTIONS_SECRET")]
         + [api.token.split(":", 1)[1], twilio.auth_token],
     }
     assert leaks(stack.var_dir / "log", forbidden) == []
