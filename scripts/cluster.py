@@ -81,6 +81,7 @@ class Cluster(Stack):
     rasa_port: int = 8080
     actions_port: int = 5055
     api_port: int = 5004  # nginx's listener for Rasa's HTTP API (backend and action servers only)
+    tls_port: int = 8443  # nginx's public listener over TLS (a self-signed certificate for 127.0.0.1 here)
     rasa_ports: List[int] = field(default_factory=lambda: [5005, 5006])
     action_ports: List[int] = field(default_factory=lambda: [5056, 5057])
     backend_workers: int = 2
@@ -100,11 +101,19 @@ class Cluster(Stack):
                 return sock.getsockname()[1]
 
         return cls(model=model, var_dir=var_dir, backend_port=free(), actions_port=free(), rasa_port=free(),
-                   api_port=free(), rasa_ports=[free() for _ in range(rasa_servers)],
+                   api_port=free(), tls_port=free(), rasa_ports=[free() for _ in range(rasa_servers)],
                    action_ports=[free() for _ in range(action_servers)], postgres_port=free(), redis_port=free(),
                    **options)  # type: ignore[arg-type]
 
     # --- Where things are -------------------------------------------------------------------------------------
+
+    @property
+    def public_tls_url(self) -> str:
+        return f"https://{self.host}:{self.tls_port}"
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.var_dir / "tls"
 
     @property
     def api_url(self) -> str:
@@ -168,6 +177,8 @@ class Cluster(Stack):
             Service("redis", [program("redis-server", "/usr/bin/redis-server"), str(self.var_dir / "redis" /
                                                                                    "redis.conf")],
                     f"tcp://{self.host}:{self.redis_port}"),
+            # Behind nginx: the scheme and address nginx forwards are believed from nginx's address only, so staff
+            # cookies are Secure whenever the resident's side of nginx was HTTPS.
             Service("backend", [str(BACKEND_BIN / "uvicorn"), "backend.main:app", "--host", self.host,
                                 "--port", str(self.backend_port), "--workers", str(self.backend_workers),
                                 "--no-access-log", "--proxy-headers", "--forwarded-allow-ips", self.host],
@@ -203,6 +214,7 @@ class Cluster(Stack):
             self.var_dir.chmod(self.var_dir.stat().st_mode | 0o011)
         self._init_postgres()
         self._write_redis_conf()
+        self.write_tls_certificate()
         self.write_nginx_conf()
         self.services = self._service_list()
         for service in self.services[:2]:
@@ -255,6 +267,23 @@ class Cluster(Stack):
             f"dir {folder}\nsave \"\"\nappendonly no\ndaemonize no\nlogfile \"\"\n"
         ))
 
+    def write_tls_certificate(self) -> Path:
+        """Make a self-signed certificate for the host (and localhost) unless there is one; return its path.
+
+        A deployment gives nginx its own certificate instead (deploy/nginx.conf.template)."""
+        certificate, key = self.tls_dir / "cert.pem", self.tls_dir / "key.pem"
+        if certificate.exists() and key.exists():
+            return certificate
+        self.tls_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        subprocess.run(
+            [program("openssl", "/usr/bin/openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "825",
+             "-subj", f"/CN={self.host}", "-addext", f"subjectAltName=IP:{self.host},DNS:localhost",
+             "-keyout", str(key), "-out", str(certificate)],
+            check=True, capture_output=True,
+            preexec_fn=lambda: os.umask(0o077),  # the key is owner-only from the moment it exists
+        )
+        return certificate
+
     def write_nginx_conf(self, rasa_ports: Optional[Sequence[int]] = None) -> Path:
         """Write nginx's configuration from deploy/nginx.conf.template (Rasa servers: `rasa_ports`, default all)."""
         env = self.environment()
@@ -278,6 +307,9 @@ class Cluster(Stack):
             "backend_servers": servers([self.backend_port]),
             "per_ip_per_minute": str(per_minute),
             "per_ip_burst": str(max(10, per_minute // 4)),
+            "tls_port": str(self.tls_port),
+            "tls_certificate": str(self.tls_dir / "cert.pem"),
+            "tls_certificate_key": str(self.tls_dir / "key.pem"),
         }
         text = NGINX_TEMPLATE.read_text()
         for name, value in values.items():
@@ -380,11 +412,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--actions", type=int, default=2, help="action servers (2)")
     parser.add_argument("--backend-workers", type=int, default=2, help="uvicorn workers of the backend (2)")
     parser.add_argument("--port", type=int, default=8080, help="nginx's public port (8080)")
+    parser.add_argument("--tls-port", type=int, default=8443, help="nginx's public port over TLS (8443)")
     args = parser.parse_args(argv)
     cluster = Cluster(
         model=args.model.resolve(),
         var_dir=Path(os.environ.get("INTAKE_CLUSTER_DIR", ROOT / "var" / "cluster")).resolve(),
         rasa_port=args.port,
+        tls_port=args.tls_port,
         rasa_ports=[5005 + i for i in range(args.rasa)],
         action_ports=[5056 + i for i in range(args.actions)],
         backend_workers=args.backend_workers,
@@ -396,7 +430,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         "(loading the model takes a minute or two)",
         banner=lambda: (
             f"The cluster is running. Data and logs are in {cluster.var_dir}.\n"
-            f"  Web chat page and staff pages: {cluster.rasa_url}/\n"
+            f"  Web chat page and staff pages: {cluster.rasa_url}/ and {cluster.public_tls_url}/ (self-signed)\n"
             f"  Webhooks:        {cluster.rasa_url}/webhooks/{{rest,web,sms,telegram}}/webhook\n"
             f"  Rasa servers:    {', '.join(str(p) for p in cluster.rasa_ports)} (Rasa's API through "
             f"{cluster.api_url}, token in {cluster.var_dir / 'secrets.env'})\n"

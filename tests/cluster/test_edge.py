@@ -1,10 +1,11 @@
 """The production profile's edge: request size limits at every server, Rasa's HTTP API only behind its token and
-never on the public listener, the action servers on the loopback answering Rasa's secret only, and one address
-limited however many conversations it claims to be."""
+never on the public listener, the action servers on the loopback answering Rasa's secret only, TLS with HSTS and
+Secure staff cookies, and one address limited however many conversations it claims to be."""
 
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.request
 from typing import Dict, Optional
@@ -70,6 +71,26 @@ def test_the_action_servers_are_on_the_loopback_and_answer_only_rasas_secret(clu
         assert post(f"http://127.0.0.1:{port}/webhook", forged) == 401
         assert post(f"http://127.0.0.1:{port}/webhook", forged, {"X-Intake-Actions-Secret": "guess"}) == 401
     assert cases_of(cluster, "cluster-forged") == []
+
+
+def headers_of(url: str, context: Optional[ssl.SSLContext] = None) -> Dict[str, list]:
+    with urllib.request.urlopen(url, timeout=30, context=context) as response:
+        assert response.status == 200
+        return {name.lower(): response.headers.get_all(name) for name in response.headers.keys()}
+
+
+def test_over_tls_nginx_sends_hsts_and_staff_cookies_are_secure(cluster):
+    trusted = ssl.create_default_context(cafile=str(cluster.tls_dir / "cert.pem"))
+    over_tls = headers_of(f"{cluster.public_tls_url}/staff/sign-in", trusted)
+    assert over_tls["strict-transport-security"] == ["max-age=31536000; includeSubDomains"]
+    [cookie] = over_tls["set-cookie"]
+    assert "; secure" in cookie.lower(), cookie
+    assert "strict-transport-security" in headers_of(f"{cluster.public_tls_url}/", trusted)
+    # Plain HTTP (the loopback only here): no HSTS, which browsers ignore there anyway, and no Secure cookie, which
+    # they would never send back.
+    plain = headers_of(f"{cluster.rasa_url}/staff/sign-in")
+    assert "strict-transport-security" not in plain
+    assert "; secure" not in plain["set-cookie"][0].lower()
 
 
 def test_one_address_is_limited_at_nginx_whatever_conversations_it_names(cluster):
