@@ -7,7 +7,8 @@ This is the one place that decides the shape of each conversation. `report_form`
   (only for a repeat report), the outcome wanted, then contact and consent;
 - compliment: who, what they did, where, when, whether they'd like to hear back (and if so, contact and consent);
 - service request: (an offer to make it a complaint, when it is a repeat report), what, where, the service's extra
-  questions from the catalog, then contact and consent;
+  questions from the catalog, whether its words may appear in the public feed, then contact and consent;
+- any kind, first, when the classifier hesitated between two kinds: which one the resident means;
 - a call back (asked for, or offered after three failed answers): yes or no, then a phone number.
 """
 
@@ -27,14 +28,12 @@ CONTACT_METHODS = (PHONE, EMAIL, CHANNEL, ANONYMOUS)
 
 # Every slot a report uses; all are cleared when a report starts, is cancelled, or is submitted.
 REPORT_SLOTS = (
-    "kind", "report_id", "description", "location", "when", "person", "division", "division_guess", "service_code",
+    "kind", "kind_options", "kind_check", "report_id", "description", "location", "when", "person", "division", "division_guess", "service_code",
     "complaint_category", "category_guess", "outcome", "repeat_report", "switch_to_complaint", "linked_reference",
-    "service_extra", "service_attributes", "hear_back", "contact_method", "contact_phone", "contact_email",
+    "service_extra", "service_attributes", "public_consent", "hear_back", "contact_method", "contact_phone", "contact_email",
     "consent", "notice_shown", "confirmed", "change_requested", "callback_offered", "callback_wanted",
     "failed_answers",
 )
-# Questions that ask for a personal detail: the notice of collection comes before the first of them.
-PERSONAL_QUESTIONS = ("contact_method", "contact_phone", "contact_email", "consent")
 
 
 def contact_method(slots: Mapping[str, Any]) -> Optional[str]:
@@ -71,6 +70,10 @@ def report_questions(slots: Mapping[str, Any], catalog: Catalog) -> List[str]:
             return questions + ["contact_phone"]
         if kind not in KINDS:
             return questions  # no report under way: declining the call back ends here
+    if slots.get("kind_options"):
+        questions.append("kind_check")
+        if slots.get("kind_check") is None:
+            return questions
     if kind == SERVICE_REQUEST and slots.get("repeat_report"):
         questions.append("switch_to_complaint")
         if slots.get("switch_to_complaint") is None:
@@ -89,6 +92,7 @@ def report_questions(slots: Mapping[str, Any], catalog: Catalog) -> List[str]:
         questions += ["description", "location"]
         if pending_attributes(slots, catalog):
             questions.append("service_extra")
+        questions.append("public_consent")
         questions += _contact_questions(slots)
     else:
         return questions
@@ -108,7 +112,3 @@ def _contact_questions(slots: Mapping[str, Any]) -> List[str]:
         questions.append("consent")
     return questions
 
-
-def first_missing(questions: List[str], slots: Mapping[str, Any]) -> Optional[str]:
-    """Return the first question whose slot is empty, or None when the report is complete."""
-    return next((slot for slot in questions if slots.get(slot) is None), None)

@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import backend_client, catalog, complaint_category, questions, repeat_report
+from actions import backend_client, catalog, complaint_category, kind_choice, questions, repeat_report
 from actions.answers import (
     email_address,
     is_unknown,
@@ -132,6 +132,27 @@ class ValidateReportForm(ValidateIntakeForm):
             return {slot: False, "failed_answers": 0}
         dispatcher.utter_message(response="utter_offer_person_after_failures")
         return {slot: None, "failed_answers": 0, "callback_offered": True, "callback_wanted": None}
+
+    # Which kind of report, when the classifier hesitated ----------------------------------------------------
+
+    def validate_kind_check(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Take the kind the resident picked; after a second unclear answer keep the first guess and carry on."""
+        options = kind_choice.options_of(tracker.get_slot("kind_options"))
+        if options is None:
+            return {"kind_check": None}
+        if tracker.get_slot("requested_slot") != "kind_check":
+            return {"kind_check": None}
+        kind = kind_choice.chosen_kind(_text(value), options, _intent(tracker))
+        if kind is not None:
+            return self.accepted({"kind_check": kind, "kind": kind})
+        if int(tracker.get_slot("failed_answers") or 0) >= 1:
+            # Two unclear answers: the question is not worth a third, and staff can still change the kind.
+            kept = tracker.get_slot("kind")
+            dispatcher.utter_message(response="utter_kind_kept", kind_name=kind_choice.NAMES[kept])
+            return self.accepted({"kind_check": kept})
+        return self.failed("kind_check", "utter_kind_not_understood", dispatcher, tracker)
 
     # What, where, when, who ------------------------------------------------------------------------------
 
@@ -284,6 +305,18 @@ class ValidateReportForm(ValidateIntakeForm):
         answers[attribute.code] = answer
         return self.accepted({"service_attributes": answers, "service_extra": None})
 
+    def validate_public_consent(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Read whether the request's words may appear in the public feed; "not sure" means no."""
+        text = _text(value)
+        answer = yes_or_no(text, _intent(tracker))
+        if answer is None and is_unknown(text):
+            answer = False
+        if answer is None:
+            return self.failed("public_consent", "utter_yes_or_no", dispatcher, tracker)
+        return self.accepted({"public_consent": answer})
+
     # Hearing back, contact and consent ---------------------------------------------------------------------
 
     def validate_hear_back(
@@ -386,6 +419,12 @@ class ValidateReportForm(ValidateIntakeForm):
     ) -> Dict[Text, Any]:
         """Send on a yes; on "change the address" empty just that part so it is asked again; on a no, ask what."""
         text = _text(value)
+        named = kind_choice.named_kind(text)
+        if named is not None and named != tracker.get_slot("kind"):
+            # "It's a complaint, not a request": the questions the new kind needs are asked next.
+            dispatcher.utter_message(response="utter_kind_changed", kind_name=kind_choice.NAMES[named])
+            return {"kind": named, "kind_check": named, "confirmed": None, "change_requested": False,
+                    "failed_answers": 0}
         field = change_target(text, tracker.get_slot("kind"))
         if field is not None:
             just_given = tracker.slots_to_validate()

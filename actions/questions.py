@@ -15,7 +15,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import catalog, complaint_category
+from actions import catalog, complaint_category, kind_choice
 from actions.flow import pending_attributes
 from actions.summary import summary_text
 
@@ -29,6 +29,14 @@ def notice_first(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Eve
         return []
     dispatcher.utter_message(response="utter_notice_of_collection")
     return [SlotSet("notice_shown", True)]
+
+
+async def ask_kind_check(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    """Ask which of the two kinds the classifier hesitated between the resident means."""
+    options = kind_choice.options_of(tracker.get_slot("kind_options"))
+    if options is not None:
+        dispatcher.utter_message(response=kind_choice.RESPONSES[options])
+    return []
 
 
 async def ask_division(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
@@ -122,6 +130,7 @@ async def ask_confirmed(dispatcher: CollectingDispatcher, tracker: Tracker) -> L
 Ask = Callable[[CollectingDispatcher, Tracker], Awaitable[List[EventType]]]
 # The questions asked here rather than by a domain response, by the slot they fill.
 QUESTIONS: Dict[str, Ask] = {
+    "kind_check": ask_kind_check,
     "division": ask_division,
     "complaint_category": ask_complaint_category,
     "service_extra": ask_service_extra,

@@ -12,7 +12,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import backend_client, catalog, outbox
+from actions import backend_client, catalog, kind_choice, outbox
 from actions.answers import email_address, format_phone, phone_number, reference_in
 from actions.catalog import UNSURE, Catalog
 from actions.flow import ANONYMOUS, COMPLAINT, COMPLIMENT, KINDS, REPORT_SLOTS, SERVICE_REQUEST, contact_method
@@ -43,6 +43,10 @@ class ActionStartReport(Action):
         text = (message.get("text") or "").strip()
         events = cleared_report()
         events += [SlotSet("kind", kind if kind in KINDS else None), SlotSet("report_id", uuid.uuid4().hex)]
+        # When the classifier hesitated between two kinds, the form asks which one first (actions/kind_choice.py).
+        options = kind_choice.unsure_between(kind, message.get("intent_ranking") or [])
+        if options is not None:
+            events.append(SlotSet("kind_options", " ".join(options)))
         if is_descriptive(text):
             events.append(SlotSet("description", text[:MAX_DESCRIPTION_CHARS]))
         # What the first message already says is kept, never asked again.
@@ -128,6 +132,9 @@ def build_case(tracker: Tracker, known: Catalog) -> Optional[Dict[str, Any]]:
         **routing,
         "details": details,
     }
+    if kind == SERVICE_REQUEST:
+        # Its words appear in the public Open311 feed (with personal details removed) only on the resident's yes.
+        case["public_consent"] = slots.get("public_consent") is True
     return case
 
 

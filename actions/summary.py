@@ -69,6 +69,8 @@ def summary_lines(slots: Mapping[str, Any], catalog: Catalog) -> List[Tuple[str,
                 value = answers.get(attribute.code)
                 if value:
                     lines.append((attribute.question.rstrip("?"), _attribute_text(attribute, value)))
+        if slots.get("public_consent") is not None:
+            lines.append(("On the public map", "yes, without your details" if slots["public_consent"] else "no"))
     if kind == COMPLAINT:
         division = catalog.division(slots.get("division"))
         team = division.name if division else slots.get("division")
@@ -138,6 +140,7 @@ FIELDS: Tuple[Field, ...] = (
     Field("name", ("person",), ("who", "name", "person", "staff", "team", "crew"), (COMPLIMENT,)),
     Field("contact details", ("contact_method", "contact_phone", "contact_email", "consent"),
           ("contact", "phone", "number", "email", "e-mail", "reach", "anonymous", "call me", "phone number")),
+    Field("public map", ("public_consent",), ("public", "map", "publish", "published", "feed"), (SERVICE_REQUEST,)),
     Field("answers", ("service_attributes", "service_extra"), ("answers", "extra", "what was missed", "lane"),
           (SERVICE_REQUEST,)),
 )

@@ -72,13 +72,17 @@ def make_tracker(
     timestamp: float = 1732450000.0,
     active_loop: Optional[str] = None,
     candidates: Optional[Dict[str, Any]] = None,
+    ranking: Optional[List[Dict[str, Any]]] = None,
 ) -> Tracker:
     """Return a real rasa-sdk Tracker whose latest message is `text`, classified as `intent`.
 
     `candidates` are slot values just extracted from that message, placed after the form's turn as Rasa does
-    when it calls a form's validation action; they are part of the tracker's slots too.
+    when it calls a form's validation action; they are part of the tracker's slots too. `ranking` is the
+    classifier's intent ranking of the message, as Rasa's parse gives it.
     """
-    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": entities or []}
+    latest: Dict[str, Any] = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": entities or []}
+    if ranking is not None:
+        latest["intent_ranking"] = ranking
     events: List[Dict[str, Any]] = [
         {"event": "action", "name": "action_listen"},
         {"event": "user", "text": text, "timestamp": timestamp, "parse_data": latest, "input_channel": channel},

@@ -98,6 +98,7 @@ def test_submit_sends_the_case_and_tells_the_reference_and_what_happens_next(mon
         "channel": "rest", "sender_id": "resident-1", "division": "SWMS", "service_code": "SWMS-MISSED-PICKUP",
         "details": {"service_attributes": {"stream": ["green_bin"]},
                     "contact": {"method": "phone", "phone": "4165550123", "consent": True}},
+        "public_consent": False,
     }
     reference = backend.references[request["headers"]["Idempotency-Key"]]
     assert dispatcher.messages[0] == {**dispatcher.messages[0], "response": "utter_case_created",

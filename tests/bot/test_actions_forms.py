@@ -72,8 +72,8 @@ def test_a_compliment_asks_who_and_contact_only_if_they_want_to_hear_back():
 
 def test_a_service_request_asks_the_catalogs_extra_questions_while_any_are_unanswered():
     slots = {"kind": "service_request", "service_code": "SWMS-MISSED-PICKUP"}
-    assert report_questions(slots, CATALOG) == ["description", "location", "service_extra", "contact_method",
-                                                "confirmed"]
+    assert report_questions(slots, CATALOG) == ["description", "location", "service_extra", "public_consent",
+                                                "contact_method", "confirmed"]
     answered = {**slots, "service_attributes": {"stream": ["garbage"], "collection_date": ""}}
     assert "service_extra" not in report_questions(answered, CATALOG)
     assert "service_extra" not in report_questions({**slots, "service_code": "TS-STREETLIGHT"}, CATALOG)
@@ -97,7 +97,7 @@ def test_a_call_back_asks_yes_or_no_then_the_number_and_a_no_resumes_the_report(
 
 
 def test_the_form_asks_the_next_question_itself_when_its_words_are_made_here(known_catalog):
-    slots = {"kind": "service_request", "description": "Pothole", "location": "Queen St"}
+    slots = {"kind": "service_request", "description": "Pothole", "location": "Queen St", "public_consent": False}
     tracker = make_tracker(slots={**slots, "requested_slot": "location"}, text="Queen St", intent="inform",
                            active_loop="report_form", candidates={"location": "Queen St"})
     dispatcher = CollectingDispatcher()

@@ -28,6 +28,7 @@ SAMPLES = {
     "respond_days": "10",
     "days": "5",
     "phone": "416-555-0123",
+    "kind_name": "compliment",
 }
 
 
