@@ -5,7 +5,7 @@ BOT_PY := .venvs/bot/bin/python
 BACKEND_PY := .venvs/backend/bin/python
 PYTEST_FLAGS ?= -q -p no:cacheprovider
 
-.PHONY: help envs model run cluster test test-backend test-bot test-cluster classify validate bench-nlu bench-conversation bench-registry bench-staff bench-scale clean
+.PHONY: help envs model run cluster test test-backend test-bot test-cluster classify corrections validate bench-nlu bench-conversation bench-registry bench-staff bench-scale clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ test-cluster: model ## Fault tests on the production profile: Rasa server killed
 
 classify: model ## Classify messages from stdin, one per line, printing one JSON object per line
 	@$(BOT_PY) scripts/classify.py --model "$$(scripts/train.sh)"
+
+corrections: envs ## Export cases whose kind staff changed as redacted NLU examples to review (var/corrections/)
+	@$(BACKEND_PY) -m backend.manage export-corrections
 
 validate: envs ## Check the domain, rules, stories and NLU data (rasa data validate, with nothing left unexplained)
 	$(BOT_PY) scripts/validate_data.py

@@ -1,4 +1,5 @@
-"""Command-line tasks: ``python -m backend.manage migrate``, ``check-catalog``, ``create-admin``.
+"""Command-line tasks: ``python -m backend.manage migrate``, ``check-catalog``, ``create-admin``,
+``export-corrections``.
 
 ``create-admin --email E --name N`` creates the first admin account. The password is never taken from the command
 line (where other users and shell history could see it): it is read from ``INTAKE_ADMIN_PASSWORD`` when set, else
@@ -12,14 +13,16 @@ import getpass
 import logging
 import os
 import sys
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from backend import corrections
 from backend import models  # noqa: F401  (maps every table, so that foreign keys resolve)
 from backend.catalog.loader import CatalogError, load_catalog
 from backend.config import Settings
 from backend.database import migrate
-from backend.database.core import create_db_engine
+from backend.database.core import Database, create_db_engine
 from backend.staff import users
 from backend.staff.permissions import Role
 
@@ -59,6 +62,20 @@ def create_admin(settings: Settings, email: str, name: str) -> int:
         engine.dispose()
 
 
+def export_corrections(settings: Settings, out: Path) -> int:
+    """Write the review file of staff corrections; return the exit status."""
+    database = Database(settings.database_url, settings.tracker_database_url)
+    try:
+        result = corrections.export(database, out)
+    except corrections.NoCaseDatabase as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        database.dispose()
+    print(f"Wrote {result.examples} candidate examples from {result.cases} reclassified cases to {result.path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the task named on the command line and return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m backend.manage", description=__doc__)
@@ -71,6 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     admin.add_argument("--email", required=True, help="the admin's email, used to sign in")
     admin.add_argument("--name", required=True, help="the admin's name as shown to other staff")
+    export = tasks.add_parser(
+        "export-corrections",
+        help="write the first messages of cases whose kind staff changed, redacted, as NLU examples to review",
+    )
+    export.add_argument("--out", type=Path, default=corrections.DEFAULT_PATH,
+                        help="the review file (default: %(default)s)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
@@ -79,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.task == "create-admin":
         return create_admin(settings, args.email, args.name)
+    if args.task == "export-corrections":
+        return export_corrections(settings, args.out)
     try:
         catalog = load_catalog(settings.catalog_path)
     except CatalogError as exc:
