@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import aiohttp
 
@@ -14,11 +14,30 @@ logger = logging.getLogger(__name__)
 
 
 class BackendUnavailable(Exception):
-    """The backend could not be reached, or did not accept the request."""
+    """The backend could not be reached, or did not take the request this time: try again later.
+
+    `status` is the HTTP status it answered with (None: no answer at all, so the backend is down or unreachable).
+    """
+
+    def __init__(self, cause: str, status: Optional[int] = None) -> None:
+        super().__init__(cause)
+        self.status = status
 
 
-class CaseRefused(BackendUnavailable):
-    """The backend answered and refused the case (a 4xx): sending it again would not help."""
+class CaseRefused(Exception):
+    """The backend refused the case itself as invalid (422): sending it again would not help.
+
+    Only this ends a submission; `problems` lists where and why, without the values (the resident's words).
+    Every other answer (401/403 after a rotated token, a proxy's 404/413/429, a 409, a 5xx) is BackendUnavailable.
+    """
+
+    def __init__(self, cause: str, problems: Optional[List[Dict[str, Any]]] = None) -> None:
+        super().__init__(cause)
+        self.problems = problems or []
+
+
+# The one answer that says the case itself is wrong. FastAPI answers a body that fails validation with 422.
+PERMANENT_STATUSES = frozenset({422})
 
 
 class InvalidReference(Exception):
@@ -60,29 +79,75 @@ async def create_case(
     The same idempotency key always yields the same case, so a retry never makes a second one.
 
     Raises:
-        CaseRefused: the backend answered with a 4xx.
-        BackendUnavailable: no answer, or a server error, after every attempt.
+        CaseRefused: the backend refused the case as invalid (422); nothing else is permanent.
+        BackendUnavailable: no answer, or any other refusal or error, after every attempt.
     """
     settings = settings or BackendSettings.from_env()
     headers = {**settings.headers, "Idempotency-Key": idempotency_key}
     timeout = aiohttp.ClientTimeout(total=settings.timeout_seconds)
     tries = attempts or settings.attempts
-    last_error = "no attempt made"
+    last_error, last_status = "no attempt made", None
     for attempt in range(1, tries + 1):
         try:
             async with aiohttp.ClientSession(timeout=timeout) as session:
                 async with session.post(f"{settings.base_url}/api/cases", json=case, headers=headers) as resp:
                     if resp.status in (200, 201):
                         return await resp.json()
-                    last_error = f"HTTP {resp.status}"
-                    if resp.status < 500:
-                        raise CaseRefused(last_error)  # the backend refused this case; repeating it would not help
+                    last_error, last_status = f"HTTP {resp.status}", resp.status
+                    if resp.status in PERMANENT_STATUSES:
+                        raise CaseRefused(last_error, _problems(await _json_or_none(resp)))
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
-            last_error = type(error).__name__
+            last_error, last_status = type(error).__name__, None
         logger.warning("case submission attempt %s failed: %s", attempt, last_error)
         if attempt < tries:
             await asyncio.sleep(0.5 * attempt)
-    raise BackendUnavailable(last_error)
+    raise BackendUnavailable(last_error, last_status)
+
+
+async def _json_or_none(resp: aiohttp.ClientResponse) -> Any:
+    try:
+        return await resp.json(content_type=None)
+    except (ValueError, aiohttp.ClientError):
+        return None
+
+
+def _problems(body: Any) -> List[Dict[str, Any]]:
+    """Return a 422's field locations and messages, without the values it quotes (the resident's words)."""
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if not isinstance(detail, list):
+        return []
+    found = []
+    for item in detail[:20]:
+        if isinstance(item, dict):
+            location = [str(part)[:40] for part in item.get("loc") or [] if isinstance(part, (str, int))]
+            found.append({"loc": location[:6], "msg": str(item.get("msg") or "")[:200]})
+    return found
+
+
+async def report_dead_letter(
+    case: Dict[str, Any],
+    *,
+    idempotency_key: str,
+    problems: List[Dict[str, Any]],
+    settings: Optional[BackendSettings] = None,
+) -> None:
+    """Hand a case the backend refused as invalid to staff (POST /api/dead-letters), so that it is never lost.
+
+    The same key records it once. Raises BackendUnavailable when the backend did not take it.
+    """
+    settings = settings or BackendSettings.from_env()
+    timeout = aiohttp.ClientTimeout(total=settings.timeout_seconds)
+    body = {"idempotency_key": idempotency_key, "case": case, "problems": problems}
+    try:
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            async with session.post(
+                f"{settings.base_url}/api/dead-letters", json=body, headers=settings.headers
+            ) as resp:
+                if resp.status in (200, 201):
+                    return
+                raise BackendUnavailable(f"HTTP {resp.status}", resp.status)
+    except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+        raise BackendUnavailable(type(error).__name__) from None
 
 
 async def get_catalog(*, settings: Optional[BackendSettings] = None) -> Dict[str, Any]:

@@ -25,6 +25,9 @@ KINDS = (COMPLAINT, COMPLIMENT, SERVICE_REQUEST)
 
 PHONE, EMAIL, CHANNEL, ANONYMOUS = "phone", "email", "channel", "anonymous"
 CONTACT_METHODS = (PHONE, EMAIL, CHANNEL, ANONYMOUS)
+# Channels that can reach a resident after the conversation: a text message or Telegram message is pushed; the web
+# chat and REST keep it until the widget or client fetches it (channels/rest.py). "Here" is offered only on these.
+REACHABLE_CHANNELS = frozenset({"sms", "telegram", "web", "rest"})
 
 # Every slot a report uses; all are cleared when a report starts, is cancelled, or is submitted.
 REPORT_SLOTS = (

@@ -28,7 +28,9 @@ from actions.answers import (
     reference_in,
     yes_or_no,
 )
-from actions.flow import ANONYMOUS, CHANNEL, COMPLAINT, EMAIL, KINDS, PHONE, pending_attributes, report_questions
+from actions.flow import (
+    ANONYMOUS, CHANNEL, COMPLAINT, EMAIL, KINDS, PHONE, REACHABLE_CHANNELS, pending_attributes, report_questions,
+)
 from actions.report_text import MAX_DESCRIPTION_CHARS, MAX_LOCATION_CHARS, has_words
 from actions.summary import change_target
 
@@ -346,6 +348,8 @@ class ValidateReportForm(ValidateIntakeForm):
             method = ANONYMOUS
         if method is None:
             return self.failed("contact_method", "utter_contact_method_not_understood", dispatcher, tracker)
+        if method == CHANNEL and tracker.get_latest_input_channel() not in REACHABLE_CHANNELS:
+            return self.failed("contact_method", "utter_chat_cannot_reply", dispatcher, tracker)
         if method == ANONYMOUS:
             dispatcher.utter_message(response="utter_anonymous_note")
             return self.accepted({"contact_method": ANONYMOUS, "contact_phone": None, "contact_email": None})

@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import outbox
+from actions.answers import reference_in
 from actions.report import cleared_report
 
 logger = logging.getLogger(__name__)
@@ -74,15 +75,22 @@ class ActionHandleAbuse(Action):
 
 
 class ActionTellDelivered(Action):
-    """Tell the resident the reference of a case the outbox delivered after the backend came back."""
+    """Tell the resident the reference of a case the outbox delivered after the backend came back.
+
+    The reference comes with the notice (the `delivered_reference` entity), since this action server may not be
+    the one whose outbox file holds the case. The outbox marks it told once the channel took the message, not here.
+    """
 
     def name(self) -> Text:
         return "action_tell_delivered"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        box = outbox.shared()
-        for entry in box.for_sender(tracker.sender_id):
+        given = next(tracker.get_latest_entity_values(outbox.REFERENCE_ENTITY), None)
+        reference = reference_in(given) if isinstance(given, str) else None
+        if reference:
+            dispatcher.utter_message(response="utter_case_delivered", case_reference=reference)
+            return []
+        for entry in outbox.shared().for_sender(tracker.sender_id):  # a notice from before references came with it
             if entry.reference:
                 dispatcher.utter_message(response="utter_case_delivered", case_reference=entry.reference)
-                box.mark_told(entry.idempotency_key)
         return []

@@ -16,7 +16,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import catalog, complaint_category, kind_choice
-from actions.flow import pending_attributes
+from actions.flow import REACHABLE_CHANNELS, pending_attributes
 from actions.summary import summary_text
 
 # A numbered list longer than this would not fit a text message with its question: ask in words instead.
@@ -91,7 +91,9 @@ async def ask_service_extra(dispatcher: CollectingDispatcher, tracker: Tracker) 
 async def ask_contact_method(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
     """Show the notice of collection, then ask how to reach the resident."""
     events = notice_first(dispatcher, tracker)
-    dispatcher.utter_message(response="utter_request_contact_method")
+    reachable = tracker.get_latest_input_channel() in REACHABLE_CHANNELS
+    dispatcher.utter_message(response="utter_request_contact_method" if reachable
+                             else "utter_request_contact_method_no_chat")
     return events
 
 

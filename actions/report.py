@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import uuid
-from typing import Any, Dict, List, Mapping, Optional, Text
+from typing import Any, Dict, List, Mapping, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -21,6 +22,8 @@ from actions.report_text import MAX_DESCRIPTION_CHARS, is_descriptive
 logger = logging.getLogger(__name__)
 
 CALLBACK_SERVICE = "311-GENERAL"
+# The backend refuses `details` over 8 KB of JSON (backend/cases/schemas.py MAX_DETAILS_BYTES); kept a little under.
+MAX_DETAILS_BYTES = 8 * 1024 - 256
 CALLBACK_DESCRIPTION = "The resident asked for a call back from 311."
 
 
@@ -130,12 +133,46 @@ def build_case(tracker: Tracker, known: Catalog) -> Optional[Dict[str, Any]]:
         "channel": tracker.get_latest_input_channel() or "unknown",
         "sender_id": tracker.sender_id,
         **routing,
-        "details": details,
+        "details": fit_details(details),
     }
     if kind == SERVICE_REQUEST:
         # Its words appear in the public Open311 feed (with personal details removed) only on the resident's yes.
         case["public_consent"] = slots.get("public_consent") is True
     return case
+
+
+def _json_bytes(value: Any) -> int:
+    # Measured as the backend measures it (backend/cases/schemas.py).
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+def _longest_text(value: Any, path: Tuple[Any, ...] = ()) -> Optional[Tuple[Tuple[Any, ...], str]]:
+    """Return (path, text) of the longest string in a JSON value, measured in UTF-8 bytes."""
+    found: Optional[Tuple[Tuple[Any, ...], str]] = None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        candidate = (path + (key,), item) if isinstance(item, str) else _longest_text(item, path + (key,))
+        if candidate and (found is None or len(candidate[1].encode()) > len(found[1].encode())):
+            found = candidate
+    return found
+
+
+def fit_details(details: Dict[str, Any], limit: int = MAX_DETAILS_BYTES) -> Dict[str, Any]:
+    """Return the details cut to fit the backend's limit: the longest answer is shortened (ending with "...")
+    until the whole is at most `limit` bytes of JSON, so that a long answer never gets a report refused."""
+    details = json.loads(json.dumps(details))  # a copy, with the types JSON gives back
+    while _json_bytes(details) > limit:
+        longest = _longest_text(details)
+        if longest is None or len(longest[1]) <= 3:
+            break  # nothing left to cut: the backend decides
+        path, text = longest
+        excess = _json_bytes(details) - limit
+        keep = text.encode("utf-8")[: max(0, len(text.encode("utf-8")) - excess - 3)].decode("utf-8", "ignore")
+        target = details
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = keep.rstrip() + "..." if keep.strip() else "..."
+    return details
 
 
 def _contact_details(slots: Mapping[str, Any], callback: bool, kind: str) -> Dict[str, Any]:
@@ -178,7 +215,16 @@ class ActionSubmitCase(Action):
         try:
             created = await backend_client.create_case(case, idempotency_key=key)
         except backend_client.CaseRefused as error:
-            logger.error("a %s case was refused by the backend: %s", case["kind"], error)
+            # Invalid as the backend sees it: kept, and handed to staff (the dead-letter list), never dropped.
+            logger.error("a %s case was refused by the backend as invalid: %s", case["kind"], error)
+            box = outbox.shared()
+            box.put(case, idempotency_key=key)
+            box.mark_refused(key, error.problems)
+            try:
+                await backend_client.report_dead_letter(case, idempotency_key=key, problems=error.problems)
+                box.mark_dead_lettered(key)
+            except backend_client.BackendUnavailable as later:
+                logger.warning("the refused case goes to staff later: %s", later)  # the outbox's thread retries
             dispatcher.utter_message(response="utter_backend_refused")
             return cleared_report()
         except backend_client.BackendUnavailable as error:

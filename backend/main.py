@@ -18,6 +18,7 @@ from backend.catalog import views as catalog_views
 from backend.catalog.loader import load_catalog
 from backend.config import Settings
 from backend.database.core import Database
+from backend.dead_letters import views as dead_letter_views
 from backend.errors import install_error_handlers
 from backend.middleware import BodySizeLimitMiddleware
 from backend.open311 import views as open311_views
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog_views.router)
     app.include_router(cases_views.router)
     app.include_router(open311_views.router)
+    app.include_router(dead_letter_views.router)
     install_staff(app, settings=settings, catalog=catalog, database=database)
 
     @app.get("/", include_in_schema=False)

@@ -2,8 +2,9 @@
 
 from backend.cases.models import Case, CaseUpdate
 from backend.database.base import Base
+from backend.dead_letters.models import DeadLetter
 from backend.staff.models import AuditEntry, SignInFailure, StaffSession, StaffUser
 
 metadata = Base.metadata
 
-__all__ = ["AuditEntry", "Case", "CaseUpdate", "SignInFailure", "StaffSession", "StaffUser", "metadata"]
+__all__ = ["AuditEntry", "Case", "CaseUpdate", "DeadLetter", "SignInFailure", "StaffSession", "StaffUser", "metadata"]

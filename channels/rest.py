@@ -4,6 +4,12 @@ It rejects malformed bodies with a clear 400 instead of a server error, limits t
 lets a message be read as an intent command (a button's payload passes only when the bot offered that button),
 and records the channel itself rather than trusting the client to name it. The web chat widget uses the same
 channel under its own name (`POST /webhooks/web/webhook`), so that cases show they came from the web page.
+
+Nothing can push to a browser or a REST client, so what the assistant says outside a turn (a reference the outbox
+delivered late, a staff reply, through Rasa's API with `output_channel=latest`) is kept in the conversation's
+mailbox (channels/state.py) and handed over once: `POST /webhooks/web/pending` (or `/webhooks/rest/pending`) with
+`{"sender": ...}` returns it, as the widget does when it loads and while it is open, and the replies to the
+resident's next message start with it.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import logging
 import re
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -20,7 +26,7 @@ from sanic.response import HTTPResponse
 from channels import replies
 from channels.limits import RateLimiter, Verdict, client_address
 from channels.state import shared_state
-from channels.turn import Incoming, Turns
+from channels.turn import Incoming, MailboxOutput, Turns
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +47,11 @@ class ResidentRestInput(InputChannel):
         self.turns = turns or Turns(self.name(), shared_state(), RateLimiter.from_env(), options_by_number=False)
         # Anyone can call this webhook, with any sender id: the client's address is limited too.
         self.per_address = per_address or RateLimiter.per_address_from_env()
+        # Fetching kept messages is limited apart, so that a widget's polls never use up a resident's messages.
+        self.per_address_polls = RateLimiter.from_env("INTAKE_RATE_LIMIT_POLLS_PER_IP_PER_MINUTE", 120)
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        return MailboxOutput(self, self.turns.state)
 
     @classmethod
     def name(cls) -> Text:
@@ -75,7 +86,21 @@ class ResidentRestInput(InputChannel):
             result = await self.turns.handle(Incoming(sender_id=sender, text=text), on_new_message)
             if result.status == "no_words":
                 return _bad_request("'message' is empty.")
-            return response.json(result.replies, status=_STATUS.get(result.status, 200))
+            kept = await self.turns.state.take_kept(sender) if result.status == "answered" else []
+            return response.json(kept + result.replies, status=_STATUS.get(result.status, 200))
+
+        @webhook.route("/pending", methods=["POST"])
+        async def pending(request: Request) -> HTTPResponse:
+            if self.per_address_polls.check(client_address(request)) is not Verdict.ALLOW:
+                return response.json([], status=429)
+            try:
+                body = request.json
+            except Exception:  # sanic raises its own error types for undecodable bodies
+                body = None
+            sender = body.get("sender") if isinstance(body, dict) else None
+            if not isinstance(sender, str) or not _SENDER.match(sender):
+                return _bad_request("Send a JSON object like {\"sender\": \"abc123\"}.")
+            return response.json(await self.turns.state.take_kept(sender))
 
         return webhook
 

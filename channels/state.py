@@ -7,6 +7,9 @@
   from the same number.
 - Deliveries: the ids of the platforms' deliveries (a Twilio MessageSid, a Telegram update_id) of the last two
   days, so that a delivery the platform retries is answered once, whichever Rasa worker receives it.
+- Mailbox: messages for a web chat or REST conversation that came outside a turn (a reference the outbox
+  delivered late, a staff reply), which nothing can push to a browser: kept, synced to disk, until the widget
+  or client fetches them (at load, when it polls, or with the replies to its next message), then handed over once.
 
 Options and waiting attachments expire with the conversation (an hour), opt-outs never. Each Rasa worker process
 opens its own connection (stores/sqlite.py). Statements take microseconds and run in the event loop: commits are
@@ -42,6 +45,10 @@ CREATE TABLE IF NOT EXISTS waiting_attachments (
     sender_id TEXT PRIMARY KEY, attachments TEXT NOT NULL, saved_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS deliveries (delivery_id TEXT PRIMARY KEY, seen_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS mailbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, sender_id TEXT NOT NULL, message TEXT NOT NULL, saved_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS mailbox_sender ON mailbox (sender_id, id);
 CREATE INDEX IF NOT EXISTS deliveries_seen_at ON deliveries (seen_at);
 """
 
@@ -137,6 +144,33 @@ class ChannelState:
             "INSERT INTO deliveries VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING 1", (delivery_id, now)
         )
         return bool(rows)
+
+    async def keep_for_later(self, sender_id: str, messages: Sequence[Dict[str, Any]]) -> None:
+        """Keep messages for a conversation that cannot be reached now, synced to disk before this returns."""
+
+        def keep() -> None:
+            with self.file.lock:
+                db = self.file.db
+                db.execute("PRAGMA synchronous=FULL")
+                try:
+                    with self.file.transaction() as tx:
+                        tx.executemany("INSERT INTO mailbox (sender_id, message, saved_at) VALUES (?, ?, ?)",
+                                       [(sender_id, json.dumps(m), time.time()) for m in messages])
+                finally:
+                    db.execute(f"PRAGMA synchronous={self.file.flush}")
+
+        await asyncio.to_thread(keep)
+
+    async def take_kept(self, sender_id: str) -> List[Dict[str, Any]]:
+        """Return, oldest first, and forget the messages kept for this conversation (each is handed over once)."""
+        if not await self._call("SELECT 1 FROM mailbox WHERE sender_id = ? LIMIT 1", (sender_id,)):
+            return []  # nearly every turn: nothing to write
+        with self.file.lock, self.file.transaction() as tx:
+            rows = tx.execute("SELECT id, message FROM mailbox WHERE sender_id = ? ORDER BY id",
+                              (sender_id,)).fetchall()
+            if rows:
+                tx.execute("DELETE FROM mailbox WHERE sender_id = ? AND id <= ?", (sender_id, rows[-1][0]))
+        return [json.loads(message) for _, message in rows]
 
     async def remember_reply_address(self, sender_id: str, address: str) -> None:
         """Record the address (e.g. the city's number) this sender last wrote to."""

@@ -100,8 +100,19 @@ class Turns:
         return TurnResult("answered", collector.messages)
 
 
+class NotDelivered(Exception):
+    """A message outside a turn did not reach the resident. Raised inside Rasa's call, it fails the call (Rasa's
+    HTTP API answers 500) and Rasa keeps nothing of it, so the sender (the outbox, a staff reply) knows to try
+    again instead of believing the resident was told."""
+
+
+def _has_content(message: Dict[str, Any]) -> bool:
+    return any(message.get(key) for key in ("text", "buttons", "image", "attachment"))
+
+
 class PushOutput(OutputChannel):
-    """Send the bot's messages to a resident outside a turn (e.g. a staff reply), through the channel's `push`."""
+    """Send the bot's messages to a resident outside a turn (e.g. a staff reply), through the channel's `push`;
+    a message the platform did not accept raises NotDelivered."""
 
     def __init__(self, channel: InputChannel) -> None:
         self.channel = channel
@@ -110,7 +121,29 @@ class PushOutput(OutputChannel):
         return str(self.channel.name())
 
     async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
-        await self.channel.push(recipient_id, [message])  # type: ignore[attr-defined]
+        sent = await self.channel.push(recipient_id, [message])  # type: ignore[attr-defined]
+        if not sent and _has_content(message):
+            raise NotDelivered(f"the {self.name()} message was not delivered")  # no number, chat or words
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self.channel.push(recipient_id, [{"text": text}])  # type: ignore[attr-defined]
+        await self.send_response(recipient_id, {"text": text})
+
+
+class MailboxOutput(OutputChannel):
+    """Keep the bot's messages outside a turn for a conversation nothing can push to (web chat, REST): durably, in
+    the channels' state, until the widget or client fetches them (channels/rest.py)."""
+
+    def __init__(self, channel: InputChannel, state: ChannelState) -> None:
+        self.channel = channel
+        self.state = state
+
+    def name(self) -> str:  # type: ignore[override]
+        return str(self.channel.name())
+
+    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
+        if _has_content(message):
+            kept = {key: message[key] for key in ("text", "buttons", "image", "attachment") if message.get(key)}
+            await self.state.keep_for_later(recipient_id, [{"recipient_id": recipient_id, **kept}])
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.send_response(recipient_id, {"text": text})

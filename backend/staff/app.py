@@ -10,6 +10,7 @@ from backend.cases.service import SERVICE_LEVELS_KEY
 from backend.catalog.schemas import Catalog
 from backend.config import Settings
 from backend.database.core import Database
+from backend.dead_letters import views as dead_letter_views
 from backend.staff import case_views, views
 from backend.staff.web import PageError, SignInNeeded, StaffHeadersMiddleware, error_page, sign_in_redirect
 
@@ -30,3 +31,4 @@ def install(app: FastAPI, *, settings: Settings, catalog: Catalog, database: Dat
     app.include_router(views.router)
     app.include_router(case_views.router)
     app.include_router(analytics_views.router)
+    app.include_router(dead_letter_views.pages)

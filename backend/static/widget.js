@@ -31,6 +31,10 @@
   var rasaUrl = (data.rasaUrl || (window.location.protocol + "//" + window.location.hostname + ":5005"))
     .replace(/\/+$/, "");
   var endpoint = rasaUrl + "/webhooks/web/webhook";
+  // What the assistant says while the resident is not writing (a reference that came late, a staff reply) waits
+  // there until the widget asks for it: when it loads, and every half minute while the page is shown.
+  var pendingEndpoint = rasaUrl + "/webhooks/web/pending";
+  var POLL_MS = 30000;
   var title = data.title || "Chat with 311";
   var container = data.container ? document.getElementById(data.container) : null;
   var floating = !container;
@@ -189,17 +193,38 @@
         return replies;
       });
     }).then(function (replies) {
-      replies.forEach(function (reply) {
-        var buttons = Array.isArray(reply.buttons) ? reply.buttons.filter(function (b) {
-          return b && typeof b.title === "string" && typeof b.payload === "string";
-        }) : [];
-        if (typeof reply.text === "string" && reply.text) { add({ who: "bot", text: reply.text, buttons: buttons }); }
-      });
+      showReplies(replies);
     }).catch(function () {
       add({ who: "bot", text: OFFLINE });
     }).then(function () {
       pending -= 1;
       if (!pending) { status.textContent = ""; }
+    });
+  }
+
+  function showReplies(replies) {
+    replies.forEach(function (reply) {
+      var buttons = Array.isArray(reply.buttons) ? reply.buttons.filter(function (b) {
+        return b && typeof b.title === "string" && typeof b.payload === "string";
+      }) : [];
+      if (typeof reply.text === "string" && reply.text) { add({ who: "bot", text: reply.text, buttons: buttons }); }
+    });
+  }
+
+  var polling = false;
+  function fetchPending() {
+    if (polling || document.hidden) { return; }
+    polling = true;
+    window.fetch(pendingEndpoint, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ sender: state.sender })
+    }).then(function (response) {
+      return response.ok ? response.json() : [];
+    }).then(function (replies) {
+      if (Array.isArray(replies) && replies.length) { showReplies(replies); }
+    }).catch(function () { /* offline: the messages wait for the next try */ }).then(function () {
+      polling = false;
     });
   }
 
@@ -287,9 +312,13 @@
   }
   // A script tag in <head> without "defer" runs before <body> exists.
   if (document.body) { mount(); } else { document.addEventListener("DOMContentLoaded", mount); }
+  fetchPending();
+  window.setInterval(fetchPending, POLL_MS);
+  document.addEventListener("visibilitychange", fetchPending);
 
   window.intakeChatWidget = {
     open: function () { setOpen(true, true); },
-    sender: function () { return state.sender; }
+    sender: function () { return state.sender; },
+    checkMessages: fetchPending
   };
 }());

@@ -135,14 +135,21 @@ class FakeBackend:
         self.requests: List[Dict[str, Any]] = []
         self.references: Dict[str, str] = {}
         self.cases: Dict[str, Dict[str, Any]] = {}
+        self.dead_letters: Dict[str, Dict[str, Any]] = {}  # POST /api/dead-letters, by idempotency key
+        self.statuses: List[int] = []  # answers for the next case requests, in order, before `status`
         self._runner: Optional[web.AppRunner] = None
         self.url = ""
 
     async def _create_case(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.requests.append({"headers": dict(request.headers), "body": body})
-        if self.status >= 400:
-            return web.json_response({"detail": "refused"}, status=self.status)
+        status = self.statuses.pop(0) if self.statuses else self.status
+        if status == 422:
+            problem = {"type": "value_error", "loc": ["body", "details"], "msg": "must be at most 8192 bytes as JSON",
+                       "input": body.get("details")}
+            return web.json_response({"detail": [problem]}, status=422)
+        if status >= 400:
+            return web.json_response({"detail": "refused"}, status=status)
         key = request.headers.get("Idempotency-Key", "")
         created = key not in self.references
         reference = self.references.setdefault(key, f"S-ABCDE{len(self.references) + 2}X")
@@ -164,8 +171,15 @@ class FakeBackend:
             return web.json_response({k: case[k] for k in ("reference", "kind", "status")} | {"division": None})
         return web.json_response({"detail": "No case with this reference was filed by you."}, status=404)
 
+    async def _dead_letter(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        created = body["idempotency_key"] not in self.dead_letters
+        self.dead_letters.setdefault(body["idempotency_key"], body)
+        return web.json_response({"id": len(self.dead_letters)}, status=201 if created else 200)
+
     async def __aenter__(self) -> "FakeBackend":
         app = web.Application()
+        app.router.add_post("/api/dead-letters", self._dead_letter)
         app.router.add_post("/api/cases", self._create_case)
         app.router.add_get("/api/catalog", self._catalog)
         app.router.add_post("/api/cases/status", self._status)

@@ -209,14 +209,17 @@ def test_a_backend_that_is_not_running_leaves_the_case_in_the_outbox(backend_env
     dispatcher = CollectingDispatcher()
     asyncio.run(ActionSubmitCase().run(dispatcher, make_tracker(slots=REQUEST), {}))
     assert _responses(dispatcher) == ["utter_case_queued"]
-    assert outbox.Outbox(backend_env).counts() == {"waiting": 1, "untold": 0}
+    assert outbox.Outbox(backend_env).counts() == {"waiting": 1, "untold": 0, "refused": 0}
 
 
-def test_a_refused_case_is_apologised_for_and_not_kept(monkeypatch, backend_env):
+def test_a_case_refused_as_invalid_is_apologised_for_and_handed_to_staff(monkeypatch, backend_env):
     backend, dispatcher, _ = _submit(monkeypatch, REQUEST, status=422)
     assert len(backend.requests) == 1
     assert _responses(dispatcher) == ["utter_backend_refused"]
-    assert outbox.Outbox(backend_env).counts() == {"waiting": 0, "untold": 0}
+    [letter] = backend.dead_letters.values()
+    assert letter["case"] == backend.requests[0]["body"]
+    assert letter["problems"] == [{"loc": ["body", "details"], "msg": "must be at most 8192 bytes as JSON"}]
+    assert outbox.Outbox(backend_env).counts() == {"waiting": 0, "untold": 0, "refused": 0}
 
 
 def test_the_outbox_survives_a_restart_and_delivers_once_when_the_backend_is_back(monkeypatch, backend_env):
@@ -239,14 +242,15 @@ def test_the_outbox_survives_a_restart_and_delivers_once_when_the_backend_is_bac
     ActionTellDelivered().run(dispatcher, make_tracker(), {})
     assert dispatcher.messages[0]["response"] == "utter_case_delivered"
     assert dispatcher.messages[0]["case_reference"] == entry.reference
-    assert reopened.counts() == {"waiting": 0, "untold": 0}
+    # Saying it is not telling it: the entry is told once the resident's channel took it (tell_residents).
+    assert reopened.counts() == {"waiting": 0, "untold": 1, "refused": 0}
 
 
 def test_delivery_waits_while_the_backend_is_still_down(backend_env):
     box = outbox.Outbox(backend_env)
     box.put({"kind": "complaint", "sender_id": "s", "description": "x", "channel": "rest"}, idempotency_key="k1")
     assert asyncio.run(outbox.deliver(box)) == 0
-    assert box.counts() == {"waiting": 1, "untold": 0}
+    assert box.counts() == {"waiting": 1, "untold": 0, "refused": 0}
 
 
 # Interruptions, sessions -----------------------------------------------------------------------------------------

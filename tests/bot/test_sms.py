@@ -19,6 +19,7 @@ from channels.limits import RateLimiter
 from channels.segments import segment_count, total_segments
 from channels.sms import SmsInput, SmsSettings, carrier_keyword
 from channels.state import ChannelState
+from channels.turn import NotDelivered
 from channels.twilio_sender import TwilioAccount, TwilioSender
 
 RESIDENT = "+14165550123"
@@ -396,12 +397,16 @@ def test_a_message_outside_a_turn_goes_from_the_number_the_resident_texted_unles
     async def scenario(phone: Phone) -> None:
         output = channel.get_output_channel()
         assert output.name() == "sms"
-        await output.send_response(f"sms:{RESIDENT}", {"text": "About your report S-4F7KQ2X: it is fixed."})
+        # Nothing sent fails Rasa's call (its API answers 500), so that the outbox or staff know it did not go.
+        with pytest.raises(NotDelivered):
+            await output.send_response(f"sms:{RESIDENT}", {"text": "About your report S-4F7KQ2X: it is fixed."})
         await phone.text("hello")
         await output.send_response(f"sms:{RESIDENT}", {"text": "About your report S-4F7KQ2X: it is fixed."})
-        await output.send_response("sms:+14165559999", {"text": "Never texted us."})
+        with pytest.raises(NotDelivered):
+            await output.send_response("sms:+14165559999", {"text": "Never texted us."})
         await phone.text("STOP")
-        await output.send_text_message(f"sms:{RESIDENT}", "One more thing.")
+        with pytest.raises(NotDelivered):
+            await output.send_text_message(f"sms:{RESIDENT}", "One more thing.")
 
     run(channel, ScriptedRasa(), twilio, scenario)
     assert twilio.sent_to(RESIDENT) == ["You said: hello", "About your report S-4F7KQ2X: it is fixed.",

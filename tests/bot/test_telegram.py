@@ -17,6 +17,7 @@ from channels.delivery import RetryPolicy
 from channels.limits import RateLimiter
 from channels.state import ChannelState
 from channels.telegram import SECRET_HEADER, TelegramInput, TelegramSettings
+from channels.turn import NotDelivered
 
 CHAT = 5550123
 SECRET = "s3cret-token_for-the-webhook"
@@ -279,7 +280,12 @@ def test_a_message_outside_a_turn_reaches_the_chat(tmp_path, api):
         output = channel.get_output_channel()
         assert output.name() == "telegram"
         await output.send_response(f"telegram:{CHAT}", {"text": "About your report S-4F7KQ2X: it is fixed."})
-        await output.send_response("sms:+14165550123", {"text": "Not a Telegram chat."})
+        # Not delivered fails Rasa's call (its API answers 500), so that the outbox or staff know to try again.
+        with pytest.raises(NotDelivered):
+            await output.send_response("sms:+14165550123", {"text": "Not a Telegram chat."})
+        api.fail_next(500, "Internal Server Error", times=10)
+        with pytest.raises(NotDelivered):
+            await output.send_response(f"telegram:{CHAT}", {"text": "Telegram is down."})
 
     run(channel, ScriptedRasa(), api, scenario)
     assert [m["text"] for m in api.sent] == ["About your report S-4F7KQ2X: it is fixed."]
