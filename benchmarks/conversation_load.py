@@ -58,6 +58,8 @@ FIRST_MESSAGES = [
 ]
 ANSWERS: List[Tuple[str, str]] = [
     ("shall i send it", "yes"),
+    ("public map", "no"),
+    ("just to check", "not sure"),
     ("reference number of your first report", "no"),
     ("call you back", "no"),
     ("who would you like to thank", "the water crew on {street}"),

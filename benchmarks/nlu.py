@@ -121,6 +121,14 @@ def evaluate(model: Path, texts: Sequence[str], gold: Sequence[str]) -> Tuple[fl
     return clean_f1, noisy_f1, p50, p95
 
 
+def quiet_logs() -> None:
+    """Keep Rasa's per-message debug lines out of a benchmark's output."""
+    logging.basicConfig(level=logging.ERROR)
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
+
+
 def train(config: Path, out: Path) -> Tuple[Path, float]:
     """Train an NLU model from `config` from scratch; return its path and the training time in seconds."""
     name = config.stem
@@ -142,10 +150,7 @@ def main() -> int:
     args = parser.parse_args()
     if not args.model and not args.config:
         parser.error("give at least one --model or --config")
-    logging.basicConfig(level=logging.ERROR)
-    import structlog
-
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
+    quiet_logs()
     pairs = load_heldout()
     texts, gold = [t for t, _ in pairs], [k for _, k in pairs]
     with tempfile.TemporaryDirectory(prefix="intake-bench-nlu-") as folder:

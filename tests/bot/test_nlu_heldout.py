@@ -1,8 +1,9 @@
-"""Regression guard: the trained model keeps classifying the held-out messages (never trained on) well.
+"""Regression guard: the trained model keeps classifying messages it never trained on well.
 
-The floor sits a few points under what benchmarks/nlu.py measured (macro-F1 0.937-0.941 on 2026-11-24, with the
-sentence encoder), so a change that makes the classifier clearly worse fails here; the benchmark reports the exact
-figures.
+Three sets (benchmarks/nlu.py `SETS`): the held-out set in the training data's voice, and two outside-style sets
+written apart from it (careful messages of every kind; raw public-record style). Each floor sits a few points under
+what `make bench-nlu` measured at the commit that set it (see the README's "Understanding residents"), so a change
+that makes the classifier clearly worse on any of them fails here; the benchmark reports the exact figures.
 """
 
 from __future__ import annotations
@@ -18,15 +19,19 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import nlu  # noqa: E402
 
-MACRO_F1_FLOOR = 0.91
+# (macro-F1 floor, complaint F1 floor) per set.
+FLOORS = {"held-out": (0.91, 0.87), "outside": (0.94, 0.93), "outside-hard": (0.79, 0.75)}
 
 
-def test_heldout_macro_f1_stays_above_the_floor():
+@pytest.mark.parametrize("name", sorted(FLOORS))
+def test_macro_and_complaint_f1_stay_above_their_floors(name):
     model = os.environ.get("INTAKE_MODEL")
     if not model:
         pytest.fail("INTAKE_MODEL is not set: run the tests with `make test`")
-    pairs = nlu.load_heldout()
+    pairs = nlu.load_heldout(nlu.SETS[name])
     assert sum(1 for _, kind in pairs if kind == "complaint") >= 60
     predicted, _ = asyncio.run(nlu.predict(Path(model), [text for text, _ in pairs]))
     table = nlu.scores([kind for _, kind in pairs], predicted)
-    assert table["macro"]["f1"] >= MACRO_F1_FLOOR, table
+    macro_floor, complaint_floor = FLOORS[name]
+    assert table["macro"]["f1"] >= macro_floor, table
+    assert table["complaint"]["f1"] >= complaint_floor, table

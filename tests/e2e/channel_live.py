@@ -24,6 +24,8 @@ TEST_ARTEFACTS = ROOT / "var" / "test-artefacts"
 
 # What the resident says to each kind of question, found by words in the question (first match wins).
 ANSWERS: List[Tuple[Tuple[str, ...], str, str]] = [
+    (("public map",), "public_consent", "no"),
+    (("just to check",), "kind", "not sure"),
     (("reply with a number",), "menu", "1"),
     (("reference number of your first report",), "linked_reference", "no"),
     (("call you back",), "callback", "no"),

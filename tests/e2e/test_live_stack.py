@@ -18,7 +18,8 @@ def staff_headers(stack) -> dict:
 
 # What a resident answers to each question (found by words in it); the read-back is checked first because it
 # repeats the other questions' labels.
-ANSWERS = {"shall i send it": "yes", "your first report": "no", "when did it happen": "yesterday",
+ANSWERS = {"shall i send it": "yes", "public map": "no", "just to check": "not sure", "your first report": "no",
+           "when did it happen": "yesterday",
            "is that right": "yes",
            "reply with a number": "not sure", "put this right": "Pick it up", "how should we reach you": "none",
            "what needs to be fixed": "There is a big pothole in the right lane", "where": "45 Elm Street",

@@ -87,7 +87,7 @@ def test_the_logs_of_a_full_run_hold_no_personal_details_and_no_secrets(stack, s
 
     # Web chat: a complaint, reachable by phone, with the number in the first message too.
     converse(web_say(stack, "web", f"logs-web-{run}"),
-             f"The quillfeather by-law officer shouted at my kids, call me at {PHONE}",
+             f"I want to complain: the quillfeather by-law officer was rude and shouted at my kids. Call me at {PHONE}",
              {"location": "12 Marmalade Court", "contact_method": "phone", "phone": PHONE,
               "outcome": "An apology from the zeppelin depot"})
     # REST: a compliment, answered by email.

@@ -93,6 +93,7 @@ def sign_in_with_the_keyboard(page: Page, stack, password: str) -> None:
 
 
 def serious_violations(page: Page) -> List[str]:
+    page.wait_for_load_state()  # axe needs the whole document; on a busy machine it can still be loading
     found = Axe().run(page, options=AXE_RULES).response["violations"]
     for violation in found:
         print(f"axe {violation['impact']}: {violation['id']} ({len(violation['nodes'])} nodes)")
