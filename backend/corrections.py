@@ -33,6 +33,7 @@ from pathlib import Path
 
 import yaml
 from sqlalchemy import inspect, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from backend.cases.enums import UpdateKind
@@ -127,6 +128,15 @@ def first_message(turns: Sequence[Turn], description: str) -> str:
     return description
 
 
+def open_database(database_url: str, tracker_database_url: str | None = None) -> Database:
+    """Open the case database and Rasa's tracker store; a SQLite file that is not there yet is not created."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        if not url.database.startswith("file:") and not Path(url.database).exists():
+            raise NoCaseDatabase(f"There is no case database at {url.database} yet: nothing to export.")
+    return Database(database_url, tracker_database_url)
+
+
 def collect(database: Database) -> list[Correction]:
     """Return one correction per case whose kind staff changed away from the assistant's, oldest case first."""
     if not inspect(database.engine).has_table(Case.__tablename__):
@@ -206,9 +216,10 @@ def render(found: Sequence[Candidate]) -> str:
 
 def write_private(path: Path, text: str) -> None:
     """Write `text` to `path` owner-only (0600), replacing it at once; create its folder owner-only (0700)."""
-    if not path.parent.exists():
-        path.parent.mkdir(parents=True)
-        os.chmod(path.parent, PRIVATE_FOLDER_MODE)
+    missing = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
+    for folder in reversed(missing):  # var/ too, when this makes it: owner-only like the database makes it
+        folder.mkdir(exist_ok=True)
+        os.chmod(folder, PRIVATE_FOLDER_MODE)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp: mode 0600
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:

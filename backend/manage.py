@@ -22,7 +22,7 @@ from backend import models  # noqa: F401  (maps every table, so that foreign key
 from backend.catalog.loader import CatalogError, load_catalog
 from backend.config import Settings
 from backend.database import migrate
-from backend.database.core import Database, create_db_engine
+from backend.database.core import create_db_engine
 from backend.staff import users
 from backend.staff.permissions import Role
 
@@ -64,14 +64,15 @@ def create_admin(settings: Settings, email: str, name: str) -> int:
 
 def export_corrections(settings: Settings, out: Path) -> int:
     """Write the review file of staff corrections; return the exit status."""
-    database = Database(settings.database_url, settings.tracker_database_url)
     try:
-        result = corrections.export(database, out)
+        database = corrections.open_database(settings.database_url, settings.tracker_database_url)
+        try:
+            result = corrections.export(database, out)
+        finally:
+            database.dispose()
     except corrections.NoCaseDatabase as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    finally:
-        database.dispose()
     print(f"Wrote {result.examples} candidate examples from {result.cases} reclassified cases to {result.path}")
     return 0
 

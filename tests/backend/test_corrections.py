@@ -63,10 +63,10 @@ def export(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch,
     """Run `python -m backend.manage export-corrections` on the test database; return the file and what it said."""
     monkeypatch.setenv("INTAKE_DATABASE_URL", database_url)
     monkeypatch.setenv("INTAKE_TRACKER_DATABASE_URL", database_url)
-    out = tmp_path / "corrections" / "nlu_corrections.yml"
+    out = tmp_path / "var" / "corrections" / "nlu_corrections.yml"
     assert manage.main(["export-corrections", "--out", str(out)]) == 0
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
-    assert stat.S_IMODE(out.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(out.parent.stat().st_mode) == stat.S_IMODE(out.parent.parent.stat().st_mode) == 0o700
     return out.read_text(encoding="utf-8"), capsys.readouterr().out
 
 
@@ -169,3 +169,13 @@ def test_a_reason_is_required_and_no_correction_writes_an_empty_review_file(
 
     assert "Wrote 0 candidate examples from 0 reclassified cases" in said
     assert yaml.safe_load(document) == {"version": "3.1", "nlu": []}
+
+
+def test_a_missing_sqlite_database_is_not_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "intake.db"
+    monkeypatch.setenv("INTAKE_DATABASE_URL", f"sqlite:///{missing}")
+    monkeypatch.delenv("INTAKE_TRACKER_DATABASE_URL")
+    assert manage.main(["export-corrections", "--out", str(tmp_path / "out.yml")]) == 1
+    assert "no case database" in capsys.readouterr().err
+    assert not missing.exists() and not (tmp_path / "out.yml").exists()
