@@ -46,6 +46,8 @@ def test_a_report_sent_while_the_backend_is_stopped_arrives_through_the_outbox(c
     first = "the streetlight in front of my house is out"
     talk.say(first)
     talk.say("300 Pape Ave")
+    assert "public map" in " ".join(talk.replies).lower(), talk.replies
+    talk.say("no")
     talk.say("none")
     assert "shall i send it" in " ".join(talk.replies).lower(), talk.replies
 
