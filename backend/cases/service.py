@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend import references
+from backend.audit import service as audit
 from backend.cases.deadlines import Limit, ServiceLevels
 from backend.cases.enums import (
     COMPLAINT_SUBJECT_KEY,
@@ -31,7 +32,6 @@ from backend.cases.models import Case, CaseUpdate
 from backend.cases.schemas import CaseCreate
 from backend.catalog.schemas import Catalog
 from backend.database.types import UTCDateTime, utcnow
-from backend.staff import audit
 from backend.staff.models import StaffUser
 from backend.staff.permissions import can_see_division
 

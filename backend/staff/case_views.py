@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from backend.audit import service as audit
 from backend.cases import service as cases
 from backend.cases.deadlines import ServiceLevels
 from backend.cases.enums import (
@@ -30,7 +31,7 @@ from backend.catalog.schemas import Catalog
 from backend.catalog.views import get_catalog
 from backend.database.core import Database, get_database, get_session
 from backend.database.types import utcnow
-from backend.staff import audit, export, replies, users
+from backend.staff import export, replies, users
 from backend.staff.models import StaffUser
 from backend.staff.permissions import Permission
 from backend.staff.templating import render

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.audit import service as audit
 from backend.catalog.schemas import Catalog
 from backend.database.types import utcnow
-from backend.staff import audit, passwords, sessions, throttle
+from backend.staff import passwords, sessions, throttle
 from backend.staff.models import StaffUser
 from backend.staff.permissions import Permission, Role, allows, is_division_scoped
 

@@ -16,12 +16,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from backend import references
+from backend.audit import service as audit
 from backend.cases import service as cases
 from backend.catalog.schemas import Catalog
 from backend.catalog.views import get_catalog
 from backend.clients import client_address
 from backend.database.core import get_session
-from backend.staff import audit, passwords, sessions, users
+from backend.staff import passwords, sessions, users
 from backend.staff.permissions import Permission, Role
 from backend.staff.templating import render
 from backend.staff.web import (

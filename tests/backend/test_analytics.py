@@ -23,9 +23,9 @@ from staff_testing import (  # noqa: F401  (the underscored names are autouse fi
 from backend.analytics import themes
 from backend.analytics.redaction import redact
 from backend.analytics.service import Selection, compute
+from backend.audit.models import AuditEntry
 from backend.cases.models import Case
 from backend.database.types import utcnow
-from backend.staff.models import AuditEntry
 from backend.staff.permissions import Role
 
 MONDAY = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)

@@ -29,11 +29,12 @@ from staff_testing import (  # noqa: F401  (the underscored names are autouse fi
     signed_in,
 )
 
+from backend.audit.models import AuditEntry
 from backend.database import migrate
 from backend.database.core import create_db_engine
 from backend.database.types import utcnow
 from backend.staff import passwords, throttle
-from backend.staff.models import AuditEntry, SignInFailure
+from backend.staff.models import SignInFailure
 from backend.staff.permissions import Role
 from backend.staff.sessions import COOKIE_NAME
 

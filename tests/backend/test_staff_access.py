@@ -25,8 +25,9 @@ from staff_testing import (  # noqa: F401  (the underscored names are autouse fi
 )
 
 from backend import manage
+from backend.audit.models import AuditEntry
 from backend.database.types import utcnow
-from backend.staff.models import AuditEntry, StaffSession, StaffUser
+from backend.staff.models import StaffSession, StaffUser
 from backend.staff.permissions import Role
 from backend.staff.sessions import COOKIE_NAME
 

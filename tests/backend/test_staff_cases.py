@@ -23,10 +23,10 @@ from staff_testing import (  # noqa: F401  (the underscored names are autouse fi
 )
 from test_transcripts import Conversation
 
+from backend.audit.models import AuditEntry
 from backend.cases.enums import CaseKind, CaseStatus
 from backend.cases.models import Case, CaseUpdate
 from backend.database.types import utcnow
-from backend.staff.models import AuditEntry
 from backend.staff.permissions import Role
 from backend.transcripts.tables import events
 

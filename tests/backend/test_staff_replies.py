@@ -22,8 +22,8 @@ from staff_testing import (  # noqa: F401  (the underscored names are autouse fi
     signed_in,
 )
 
+from backend.audit.models import AuditEntry
 from backend.cases.models import CaseUpdate
-from backend.staff.models import AuditEntry
 from backend.staff.permissions import Role
 
 RASA_TOKEN = "rasa-token-for-tests"

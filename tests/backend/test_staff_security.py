@@ -21,7 +21,7 @@ from staff_testing import (  # noqa: F401  (the underscored names are autouse fi
 )
 from test_transcripts import Conversation
 
-from backend.staff.models import AuditEntry
+from backend.audit.models import AuditEntry
 from backend.staff.permissions import Role
 from backend.transcripts.tables import events
 

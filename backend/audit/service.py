@@ -5,18 +5,35 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.audit.models import AuditEntry
 from backend.database.types import utcnow
-from backend.staff.models import AuditEntry, StaffUser
-
-if TYPE_CHECKING:
-    from backend.cases.models import Case
 
 SYSTEM_ACTOR = "system"
+
+
+class Actor(Protocol):
+    """Whoever made a change: a staff account (backend.staff.models.StaffUser)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def email(self) -> str: ...
+
+
+class Subject(Protocol):
+    """What a change was made to: a case (backend.cases.models.Case)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def reference(self) -> str: ...
 
 
 def jsonable(value: Any) -> Any:
@@ -35,9 +52,9 @@ def jsonable(value: Any) -> Any:
 def record(
     *,
     session: Session,
-    actor: StaffUser | None,
+    actor: Actor | None,
     action: str,
-    case: Case | None = None,
+    case: Subject | None = None,
     subject: str | None = None,
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
