@@ -23,7 +23,7 @@ from backend.errors import install_error_handlers
 from backend.middleware import BodySizeLimitMiddleware
 from backend.open311 import views as open311_views
 from backend.ratelimit import RateLimiter
-from backend.staff.app import install as install_staff
+from backend.web.app import install as install_staff
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
-"""Keep a report the case API refused as invalid (`POST /api/dead-letters`, from the action server), and show the
-list to staff (`/staff/dead-letters`): a report a resident made is never thrown away, even when it cannot be a case.
+"""Keep a report the case API refused as invalid (`POST /api/dead-letters`, from the action server), for staff to read
+(backend.web.dead_letter_views): a report a resident made is never thrown away, even when it cannot be a case.
 
 The action server sends one only after a 422 from `POST /api/cases`; it names the fields and the reasons, never the
 values. The same idempotency key keeps one entry.
@@ -7,10 +7,9 @@ values. The same idempotency key keeps one entry.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -19,14 +18,9 @@ from sqlalchemy.orm import Session
 from backend.auth import require_case_writer
 from backend.database.core import get_session
 from backend.dead_letters.models import DeadLetter
-from backend.staff.permissions import Permission
-from backend.staff.templating import render
-from backend.staff.web import Staff, forbidden, require
 
 router = APIRouter(prefix="/api/dead-letters", tags=["dead letters"])
-pages = APIRouter(prefix="/staff/dead-letters", include_in_schema=False)
 SessionDep = Annotated[Session, Depends(get_session)]
-PAGE = 50
 
 
 def _without_nul(value: Any) -> Any:
@@ -86,27 +80,3 @@ def keep(letter: DeadLetterIn, response: Response, session: SessionDep) -> DeadL
     else:
         response.status_code = status.HTTP_200_OK
     return DeadLetterRead.model_validate(found)
-
-
-@pages.get("")
-def dead_letter_list(
-    request: Request,
-    session: SessionDep,
-    staff: Annotated[Staff, Depends(require(Permission.HANDLE_CASES))],
-    before: Annotated[int | None, Query(ge=1)] = None,
-) -> Response:
-    """Show the reports that could not become cases, newest first, with everything the resident said (to staff
-    who see every division: a report refused before routing belongs to none)."""
-    if staff.divisions is not None:
-        raise forbidden("These reports belong to no division yet: an agent or a supervisor handles them.")
-    query = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(PAGE + 1)
-    if before:
-        query = query.where(DeadLetter.id < before)
-    letters = list(session.scalars(query))
-    older = letters[PAGE - 1].id if len(letters) > PAGE else None
-    shown = [
-        {"letter": letter, "report": json.dumps(letter.report, ensure_ascii=False, indent=2, sort_keys=True)}
-        for letter in letters[:PAGE]
-    ]
-    return render(request, "staff/dead_letters.html",
-                  {"staff": staff, "letters": shown, "older": older, "section": "dead_letters"})

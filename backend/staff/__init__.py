@@ -1,1 +1,1 @@
-"""The staff workspace: accounts, roles, sessions, CSRF, the audit log, and the server-rendered case pages."""
+"""Staff accounts, roles and what each may do, sign-in sessions with their CSRF tokens, and the sign-in throttle."""

@@ -22,7 +22,7 @@ from backend.database.core import get_session
 from backend.staff import sessions
 from backend.staff.models import StaffSession, StaffUser
 from backend.staff.permissions import Permission, allows, can_see_division, is_division_scoped
-from backend.staff.templating import render
+from backend.web.templating import render
 
 logger = logging.getLogger(__name__)
 

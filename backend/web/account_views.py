@@ -1,4 +1,4 @@
-"""Staff pages for signing in and out, changing one's password, managing accounts, and reading the audit log."""
+"""Staff pages for signing in and out, changing one's password, and managing accounts."""
 
 from __future__ import annotations
 
@@ -9,23 +9,20 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from backend import references
 from backend.audit import service as audit
-from backend.cases import service as cases
 from backend.catalog.schemas import Catalog
 from backend.catalog.views import get_catalog
 from backend.clients import client_address
 from backend.database.core import get_session
 from backend.staff import passwords, sessions, users
 from backend.staff.permissions import Permission, Role
-from backend.staff.templating import render
-from backend.staff.web import (
+from backend.web.core import (
     CSRF_FIELD,
     PREFIX,
     Staff,
@@ -35,6 +32,7 @@ from backend.staff.web import (
     require,
     settings_of,
 )
+from backend.web.templating import render
 
 logger = logging.getLogger(__name__)
 
@@ -298,35 +296,3 @@ def reset_password(
         return render(request, "staff/user.html", {"staff": staff, "account": account, "roles": list(Role),
                                                    "error": str(exc)}, status_code=422)
     return RedirectResponse(PREFIX + "/users?done=password_reset", status_code=303)
-
-
-# --- Audit log ------------------------------------------------------------------------------------------------------
-
-AUDIT_PAGE = 100
-
-
-@router.get("/audit")
-def audit_log(
-    request: Request,
-    session: SessionDep,
-    staff: Annotated[Staff, Depends(require(Permission.VIEW_AUDIT))],
-    case: Annotated[str | None, Query(max_length=40)] = None,
-    before: Annotated[int | None, Query(ge=1)] = None,
-) -> Response:
-    """Show the audit log, newest first, or the whole log of one case."""
-    reference = references.normalize(case) if case else None
-    error = None
-    if case and reference is None:
-        error = "That is not a valid reference number."
-    if reference:
-        found = cases.get_by_reference(session=session, reference=reference)
-        entries = audit.for_case(session=session, case_id=found.id)[::-1] if found else []
-        if found is None:
-            error = f"No case has the reference {reference}."
-        older = None
-    else:
-        entries = audit.latest(session=session, limit=AUDIT_PAGE + 1, before_id=before)
-        older = entries[AUDIT_PAGE - 1].id if len(entries) > AUDIT_PAGE else None
-        entries = entries[:AUDIT_PAGE]
-    return render(request, "staff/audit.html",
-                  {"staff": staff, "entries": entries, "case": reference or "", "older": older, "error": error})

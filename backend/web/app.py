@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from backend.analytics import views as analytics_views
 from backend.cases.deadlines import ServiceLevels
 from backend.cases.service import SERVICE_LEVELS_KEY
 from backend.catalog.schemas import Catalog
 from backend.config import Settings
 from backend.database.core import Database
-from backend.dead_letters import views as dead_letter_views
-from backend.staff import case_views, views
-from backend.staff.web import PageError, SignInNeeded, StaffHeadersMiddleware, error_page, sign_in_redirect
+from backend.web import account_views, analytics_views, audit_views, case_list_views, case_views, dead_letter_views
+from backend.web.core import PageError, SignInNeeded, StaffHeadersMiddleware, error_page, sign_in_redirect
 
 
 def install(app: FastAPI, *, settings: Settings, catalog: Catalog, database: Database) -> None:
@@ -28,7 +26,9 @@ def install(app: FastAPI, *, settings: Settings, catalog: Catalog, database: Dat
     app.add_middleware(StaffHeadersMiddleware)
     app.add_exception_handler(SignInNeeded, sign_in_redirect)
     app.add_exception_handler(PageError, error_page)
-    app.include_router(views.router)
+    app.include_router(account_views.router)
+    app.include_router(audit_views.router)
+    app.include_router(case_list_views.router)
     app.include_router(case_views.router)
     app.include_router(analytics_views.router)
-    app.include_router(dead_letter_views.pages)
+    app.include_router(dead_letter_views.router)

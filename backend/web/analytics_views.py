@@ -18,8 +18,8 @@ from backend.catalog.views import get_catalog
 from backend.database.core import get_session
 from backend.database.types import utcnow
 from backend.staff.permissions import Permission
-from backend.staff.templating import label, render
-from backend.staff.web import PREFIX, Staff, require
+from backend.web.core import PREFIX, Staff, require
+from backend.web.templating import label, render
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
