@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Optional, Sequence
 
+import case_references
+
 _WORD = re.compile(r"[a-z0-9']+|[\U0001F44D\U0001F44E]")
 _YES = frozenset(
     "yes yeah yep yup ya yea y sure ok okay k correct right please absolutely definitely affirmative "
@@ -18,6 +20,8 @@ _UNKNOWN_PHRASES = (
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _REFERENCE = re.compile(r"\b([CPScps])\s*-?\s*([2-9A-HJKMNP-Za-hjkmnp-z]{7})\b")
+# Words that say a reference number comes next: "my reference is", "ref:", "case #", "report number".
+_REFERENCE_CUE = re.compile(r"\b(?:ref|reference|case|report|ticket|number|no)\b\W*(?:is|was|:)?\W*$|#\s*$", re.I)
 _NUMBER_CHOICE = re.compile(r"^\D{0,12}?(\d{1,2})\D{0,3}$")
 # "not right", "isn't correct": a yes-word after a negation is a no.
 _NEGATED_YES = re.compile(r"\b(?:not|isn't|isnt|is not|don't|dont)\s+(?:right|correct|ok|okay|it|good|true)\b")
@@ -108,7 +112,21 @@ def last_digits(text: str, count: int = 4) -> Optional[str]:
     return digits if len(digits) == count else None
 
 
-def reference_in(text: str) -> Optional[str]:
-    """Return the first thing shaped like a reference number, as C-XXXXXXX (the backend checks the check character)."""
-    match = _REFERENCE.search(text or "")
-    return f"{match.group(1).upper()}-{match.group(2).upper()}" if match else None
+def reference_in(text: str, offered: bool = False) -> Optional[str]:
+    """Return the reference number in the answer, as C-XXXXXXX, or None.
+
+    `offered`: the resident was asked for a reference (or asked about one), so anything of its shape is taken and
+    the backend says whether it exists. Otherwise words must not pass for a reference ("31 Crescent Rd" is no
+    C-RESCENT): it needs its hyphen or a word that introduces it ("ref", "reference", "#"), and a right check
+    character.
+    """
+    for match in _REFERENCE.finditer(text or ""):
+        reference = f"{match.group(1).upper()}-{match.group(2).upper()}"
+        if offered:
+            return reference
+        introduced = "-" in match.group(0) or _REFERENCE_CUE.search(text[: match.start()]) is not None
+        if introduced and case_references.is_valid(reference):
+            return reference
+    return None
+
+

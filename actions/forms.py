@@ -274,7 +274,7 @@ class ValidateReportForm(ValidateIntakeForm):
     ) -> Dict[Text, Any]:
         """Accept the earlier report's reference number, or "I don't have it" (kept as an empty answer)."""
         text = _text(value)
-        reference = reference_in(text)
+        reference = reference_in(text, offered=tracker.get_slot("requested_slot") == "linked_reference")
         if reference:
             return self.accepted({"linked_reference": reference})
         if tracker.get_slot("requested_slot") != "linked_reference":
@@ -514,7 +514,7 @@ class ValidateStatusForm(ValidateIntakeForm):
     ) -> Dict[Text, Any]:
         """Look the case up for this conversation; a mistyped number gets a helpful answer, not a search."""
         text = _text(value)
-        reference = reference_in(text)
+        reference = reference_in(text, offered=True)
         if reference is None:
             return self.failed("status_reference", "utter_reference_shape", dispatcher, tracker)
         try:

@@ -86,7 +86,7 @@ class ActionTellDelivered(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         given = next(tracker.get_latest_entity_values(outbox.REFERENCE_ENTITY), None)
-        reference = reference_in(given) if isinstance(given, str) else None
+        reference = reference_in(given, offered=True) if isinstance(given, str) else None
         if reference:
             dispatcher.utter_message(response="utter_case_delivered", case_reference=reference)
             return []

@@ -66,7 +66,8 @@ class ActionStartReport(Action):
         email = email_address(next(tracker.get_latest_entity_values("email"), "") or "")
         if email:
             events.append(SlotSet("contact_email", email))
-        reference = reference_in(next(tracker.get_latest_entity_values("reference"), "") or "") or reference_in(text)
+        # Only a reference given as one: "31 Crescent Rd" holds no C-RESCENT (actions/answers.py).
+        reference = reference_in(text)
         if reference:
             events.append(SlotSet("linked_reference", reference))
         return events

@@ -44,7 +44,9 @@ class ActionStartStatus(Action):
             events.append(SlotSet("status_reference", entry.reference))
             return events
         entity = next(tracker.get_latest_entity_values("reference"), None)
-        reference = reference_in(entity or "") or reference_in((tracker.latest_message or {}).get("text") or "")
+        # The resident asked about a report: whatever has a reference's shape is the one (the backend checks it).
+        reference = reference_in(entity or "", offered=True) or reference_in(
+            (tracker.latest_message or {}).get("text") or "", offered=True)
         if reference:
             events.append(SlotSet("status_reference", reference))
         return events

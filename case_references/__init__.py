@@ -1,5 +1,8 @@
 """Generate, normalise and validate case reference numbers such as ``S-4F7KQ2X``.
 
+The format is shared by the backend, which issues and looks references up, and the assistant, which must not take
+a street name for one; this package imports nothing else of the project.
+
 A reference is a prefix naming the kind of case (``C`` complaint, ``P`` compliment or praise, ``S`` service
 request), a hyphen, six random characters and one check character. The alphabet leaves out 0, O, 1, I and L,
 which people confuse. The check character is ``sum(i * value(c_i) for i, c_i in enumerate(prefix + body, 1))``

@@ -100,8 +100,9 @@ def patterns() -> List[Dict[str, Any]]:
         {"label": "phone", "pattern": [{"ORTH": "+1", "OP": "?"}, {"ORTH": "(", "OP": "?"}, {"SHAPE": "ddd"},
                                        {"ORTH": ")", "OP": "?"}, {"ORTH": "-", "OP": "?"}, {"SHAPE": "ddd"},
                                        {"ORTH": {"IN": ["-", "."]}, "OP": "?"}, {"SHAPE": "dddd"}]},
+        # A reference with its hyphen, or without it but with a digit: a word ("Crescent") is never one.
         {"label": "reference",
-         "pattern": [{"TEXT": {"REGEX": r"^[CPScps]-?[2-9A-HJKMNP-Za-hjkmnp-z]{7}$"}}]},
+         "pattern": [{"TEXT": {"REGEX": r"^[CPScps](-[2-9A-HJKMNP-Za-hjkmnp-z]{7}|(?=\w*\d)[2-9A-HJKMNP-Za-hjkmnp-z]{7})$"}}]},
     ]
     return found
 

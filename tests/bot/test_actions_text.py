@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+
+import case_references
 from bot_testing import catalog_json, plain_language_problems
 
 from actions import complaint_category
@@ -34,7 +36,7 @@ def test_numbers_names_and_references():
     assert format_phone("4165550123") == format_phone("(416) 555 0123") == "416-555-0123"
     assert email_address("it's jo.smith@example.ca thanks") == "jo.smith@example.ca"
     assert email_address("jo at example dot com") is None
-    assert reference_in("ref: c 9mpx3tr") == "C-9MPX3TR" and reference_in("pothole") is None
+    assert reference_in("ref: c 9mpx3tr", offered=True) == "C-9MPX3TR" and reference_in("pothole") is None
     assert is_unknown("I'm not sure") and not is_unknown("Elm St")
 
 
@@ -119,3 +121,30 @@ def test_which_part_to_change(text, kind, slots):
 
 def test_no_part_named_means_no_change():
     assert change_target("yes please", "complaint") is None
+
+
+# Words of the city's streets and of everyday reports that have a reference's shape (a C, P or S and 7 letters).
+REFERENCE_SHAPED_WORDS = ["Crescent", "Sheppard", "Strachan", "Saturday", "parkette", "pavement", "pharmacy",
+                          "shrugged", "stranded", "students"]
+
+
+@pytest.mark.parametrize("word", REFERENCE_SHAPED_WORDS)
+def test_a_word_shaped_like_a_reference_is_never_taken_for_one(word):
+    for text in (f"the van outside 31 {word} Rd", f"{word}", f"near {word} and Main"):
+        assert reference_in(text) is None, text  # no hyphen, and nothing says it is a reference
+    # Introduced as a reference, a word still needs a right check character (1 word in 31 has one by chance).
+    shaped = f"{word[0]}-{word[1:]}".upper()
+    assert reference_in(f"my reference is {word}") == (shaped if case_references.is_valid(shaped) else None)
+
+
+def test_a_reference_is_taken_with_its_hyphen_or_when_introduced_and_its_check_character_holds():
+    reference = case_references.generate("service_request")
+    joined = reference.replace("-", "")
+    assert reference_in(f"I reported it as {reference} last week") == reference
+    assert reference_in(f"my reference is {joined.lower()}") == reference
+    assert reference_in(f"case # {joined}") == reference
+    assert reference_in(f"it was {joined}") is None  # no hyphen and nothing says it is a reference
+    wrong = reference[:-1] + next(c for c in case_references.ALPHABET if c != reference[-1])
+    assert reference_in(f"I reported it as {wrong}") is None
+    # Asked for a reference, the resident's answer is taken as given; the backend says whether it exists.
+    assert reference_in(wrong.replace("-", " "), offered=True) == wrong

@@ -126,3 +126,8 @@ def test_a_place_and_a_time_in_one_message(nlp):
 
 def test_a_title_without_a_name_is_not_a_person(nlp):
     assert found(nlp, "thanks to the bus driver on the 504 and the officer who helped") == []
+
+
+@pytest.mark.parametrize("text", ["the van outside 31 Crescent Rd", "Sheppard and Strachan", "see you saturday"])
+def test_words_are_never_references(nlp, text):
+    assert [label for _, label in found(nlp, text) if label == "reference"] == []
