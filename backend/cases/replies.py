@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 
 from sqlalchemy.orm import Session
 
-from backend.cases import service as cases
+from backend.cases import workflow
 from backend.cases.models import Case, CaseUpdate
 from backend.config import Settings
 from backend.staff.models import StaffUser
@@ -131,4 +131,4 @@ def reply(*, session: Session, settings: Settings, case: Case, actor: StaffUser,
     session.commit()
     delivery = deliver(settings=settings, sender_id=case.sender_id, text=message)
     logger.info("Staff reply on case %s: %s", case.reference, delivery.detail)
-    return cases.record_reply(session=session, case=case, actor=actor, text=message, delivered=delivery.pushed)
+    return workflow.record_reply(session=session, case=case, actor=actor, text=message, delivered=delivery.pushed)

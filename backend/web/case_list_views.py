@@ -13,7 +13,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from backend.audit import service as audit
-from backend.cases import service as cases
+from backend.cases import search
 from backend.cases.deadlines import ServiceLevels
 from backend.cases.enums import COMPLAINT_SUBJECTS, CaseKind, CaseStatus
 from backend.cases.models import Case
@@ -42,7 +42,7 @@ class ListQuery:
     """The list's filters as typed in the form, what they mean, and any problems with them."""
 
     values: dict[str, str]
-    filters: cases.CaseFilters
+    filters: search.CaseFilters
     problems: list[str] = field(default_factory=list)
 
 
@@ -76,7 +76,7 @@ def parse_list_query(params: Mapping[str, str], *, staff: Staff, levels: Service
     values = {name: (params.get(name) or "").strip()[:200] for name in FILTER_NAMES}
     problems: list[str] = []
     kind = _enum_value(CaseKind, values["kind"], "kind", problems)
-    overdue = _enum_value(cases.Overdue, values["overdue"], "deadline filter", problems)
+    overdue = _enum_value(search.Overdue, values["overdue"], "deadline filter", problems)
     status: CaseStatus | None = None
     open_only = values["status"] == "open"
     if not open_only:
@@ -106,7 +106,7 @@ def parse_list_query(params: Mapping[str, str], *, staff: Staff, levels: Service
         assignee = staff.user.id
     elif values["assignee"]:
         problems.append("Choose whose cases to show from the list.")
-    filters = cases.CaseFilters(
+    filters = search.CaseFilters(
         kind=kind,
         division=division,
         service_code=category,
@@ -136,13 +136,13 @@ def list_cases(request: Request, session: SessionDep, catalog: CatalogDep, staff
     query = parse_list_query(request.query_params, staff=staff, levels=levels, catalog=catalog)
     now = utcnow()
     soon = levels.soon_threshold(now)
-    older = cases.Cursor.decode(request.query_params.get("older"))
-    newer = cases.Cursor.decode(request.query_params.get("newer"))
+    older = search.Cursor.decode(request.query_params.get("older"))
+    newer = search.Cursor.decode(request.query_params.get("newer"))
     if query.problems:
-        page = cases.Page(items=[], older=None, newer=None)
+        page = search.Page(items=[], older=None, newer=None)
         total = 0
     else:
-        page, total = cases.search_and_count(
+        page, total = search.search_and_count(
             session=session, filters=query.filters, now=now, soon=soon, limit=PAGE_SIZE, older_than=older,
             newer_than=newer if older is None else None, cap=COUNT_CAP,
         )
@@ -199,8 +199,8 @@ def export_cases(
                              headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-def _export_rows(database: Database, filters: cases.CaseFilters, now: datetime, soon: datetime) -> Iterator[Case]:
+def _export_rows(database: Database, filters: search.CaseFilters, now: datetime, soon: datetime) -> Iterator[Case]:
     # The response streams after the request's own session is closed: the rows come from a session of their own,
     # open exactly as long as the stream.
     with database.sessionmaker() as session:
-        yield from cases.export_rows(session=session, filters=filters, now=now, soon=soon)
+        yield from search.export_rows(session=session, filters=filters, now=now, soon=soon)

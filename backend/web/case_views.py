@@ -13,8 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from backend.cases import replies
-from backend.cases import service as cases
+from backend.cases import replies, workflow
 from backend.cases.deadlines import ServiceLevels
 from backend.cases.enums import (
     COMPLAINT_SUBJECT_KEY,
@@ -111,8 +110,8 @@ def _case_page(
             "names": names,
             "due": due_state(case, now, soon),
             "is_open": case.status in OPEN_STATUSES,
-            "history": cases.history(session=session, case=case),
-            "has_contact": cases.has_contact(session=session, case=case),
+            "history": workflow.history(session=session, case=case),
+            "has_contact": workflow.has_contact(session=session, case=case),
             "transcript": transcripts.read(engine=database.tracker_engine, sender_id=case.sender_id,
                                            at=case.created_at),
             "details": details,
@@ -167,11 +166,11 @@ class ActionContext:
         raw = self.field(name)
         if not raw:
             if required:
-                raise cases.WorkflowError("Choose a person from the list.")
+                raise workflow.WorkflowError("Choose a person from the list.")
             return None
         user = users.get(session=self.session, user_id=int(raw)) if raw.isdigit() else None
         if user is None:
-            raise cases.WorkflowError("Choose a person from the list.")
+            raise workflow.WorkflowError("Choose a person from the list.")
         return user
 
 
@@ -180,7 +179,7 @@ def _contact_time(context: ActionContext) -> datetime:
     try:
         local = datetime.fromisoformat(raw)
     except ValueError:
-        raise cases.WorkflowError("Give the date and time of the contact.") from None
+        raise workflow.WorkflowError("Give the date and time of the contact.") from None
     if local.tzinfo is None:
         local = local.replace(tzinfo=levels_of(context.request).zone)
     return local
@@ -190,60 +189,60 @@ def _choice(enum: Any, raw: str, message: str) -> Any:
     try:
         return enum(raw)
     except ValueError:
-        raise cases.WorkflowError(message) from None
+        raise workflow.WorkflowError(message) from None
 
 
 def _acknowledge(c: ActionContext) -> None:
-    cases.acknowledge(session=c.session, case=c.case, actor=c.actor, text=c.field("text"))
+    workflow.acknowledge(session=c.session, case=c.case, actor=c.actor, text=c.field("text"))
 
 
 def _assign(c: ActionContext) -> None:
-    cases.assign(session=c.session, case=c.case, actor=c.actor, assignee=c.person("assignee", required=False))
+    workflow.assign(session=c.session, case=c.case, actor=c.actor, assignee=c.person("assignee", required=False))
 
 
 def _reassign(c: ActionContext) -> None:
-    cases.reassign(session=c.session, case=c.case, actor=c.actor, catalog=c.catalog, division=c.field("division"),
-                   service_code=c.field("category") or None, reason=c.field("reason"))
+    workflow.reassign(session=c.session, case=c.case, actor=c.actor, catalog=c.catalog, division=c.field("division"),
+                      service_code=c.field("category") or None, reason=c.field("reason"))
 
 
 def _reclassify(c: ActionContext) -> None:
     kind = _choice(CaseKind, c.field("kind"), "Choose the kind the case really is.")
-    cases.reclassify(session=c.session, case=c.case, actor=c.actor, catalog=c.catalog, kind=kind,
-                     reason=c.field("reason"))
+    workflow.reclassify(session=c.session, case=c.case, actor=c.actor, catalog=c.catalog, kind=kind,
+                        reason=c.field("reason"))
 
 
 def _note(c: ActionContext) -> None:
-    cases.add_note(session=c.session, case=c.case, actor=c.actor, text=c.field("text"))
+    workflow.add_note(session=c.session, case=c.case, actor=c.actor, text=c.field("text"))
 
 
 def _contact(c: ActionContext) -> None:
     method = _choice(ContactMethod, c.field("method"), "Choose how you contacted the resident.")
-    cases.record_contact(session=c.session, case=c.case, actor=c.actor, method=method,
-                         contacted_at=_contact_time(c), summary=c.field("summary"))
+    workflow.record_contact(session=c.session, case=c.case, actor=c.actor, method=method,
+                            contacted_at=_contact_time(c), summary=c.field("summary"))
 
 
 def _action(c: ActionContext) -> None:
     kind = _choice(UpdateKind, c.field("action_kind"), "Choose corrective or preventive action.")
-    cases.record_action(session=c.session, case=c.case, actor=c.actor, kind=kind, text=c.field("text"))
+    workflow.record_action(session=c.session, case=c.case, actor=c.actor, kind=kind, text=c.field("text"))
 
 
 def _escalate(c: ActionContext) -> None:
     handler = c.person("handler", required=True)
     assert handler is not None
-    cases.escalate(session=c.session, case=c.case, actor=c.actor, catalog=c.catalog, handler=handler,
-                   reason=c.field("reason"))
+    workflow.escalate(session=c.session, case=c.case, actor=c.actor, catalog=c.catalog, handler=handler,
+                      reason=c.field("reason"))
 
 
 def _resolve(c: ActionContext) -> None:
-    cases.resolve(session=c.session, case=c.case, actor=c.actor, summary=c.field("summary"))
+    workflow.resolve(session=c.session, case=c.case, actor=c.actor, summary=c.field("summary"))
 
 
 def _close(c: ActionContext) -> None:
-    cases.close(session=c.session, case=c.case, actor=c.actor, text=c.field("text"))
+    workflow.close(session=c.session, case=c.case, actor=c.actor, text=c.field("text"))
 
 
 def _reopen(c: ActionContext) -> None:
-    cases.reopen(session=c.session, case=c.case, actor=c.actor, catalog=c.catalog, reason=c.field("reason"))
+    workflow.reopen(session=c.session, case=c.case, actor=c.actor, catalog=c.catalog, reason=c.field("reason"))
 
 
 def _reply(c: ActionContext) -> None:
@@ -251,11 +250,11 @@ def _reply(c: ActionContext) -> None:
         replies.reply(session=c.session, settings=settings_of(c.request), case=c.case, actor=c.actor,
                       text=c.field("text"))
     except replies.ReplyError as exc:
-        raise cases.WorkflowError(str(exc)) from None
+        raise workflow.WorkflowError(str(exc)) from None
 
 
 def _forward(c: ActionContext) -> None:
-    cases.forward(session=c.session, case=c.case, actor=c.actor, team=c.field("team"), text=c.field("text"))
+    workflow.forward(session=c.session, case=c.case, actor=c.actor, team=c.field("team"), text=c.field("text"))
 
 
 ACTIONS: dict[str, tuple[Permission, Callable[[ActionContext], None]]] = {
@@ -290,7 +289,7 @@ def act_on_case(
     try:
         handler(ActionContext(request=request, session=session, catalog=catalog, case=case, actor=staff.user,
                               form=form))
-    except cases.WorkflowError as exc:
+    except workflow.WorkflowError as exc:
         session.rollback()
         session.refresh(case)
         values = {key: value for key, value in form.items() if isinstance(value, str) and key != "csrf_token"}
