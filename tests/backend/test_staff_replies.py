@@ -137,7 +137,7 @@ def test_on_the_web_chat_a_reply_is_kept_but_is_not_contact(
     reference = new_case(client, kind="complaint", channel="rest")
     assert post_form(client, f"/staff/cases/{reference}/reply", {"text": "We are on it"}).status_code == 303
     assert replies(engine)[0][2] == "kept"
-    assert "contact the resident another way" in client.get(f"/staff/cases/{reference}").text
+    assert "Not shown to the resident: contact them another way" in client.get(f"/staff/cases/{reference}").text
     refused = post_form(client, f"/staff/cases/{reference}/close", {})
     assert refused.status_code == 409 and "contact with the resident is recorded" in refused.text
 
