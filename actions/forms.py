@@ -301,6 +301,11 @@ class ValidateReportForm(ValidateIntakeForm):
             answer = _list_answer(attribute, text)
         else:
             answer = text[:MAX_SHORT_ANSWER_CHARS] if has_words(text) else None
+        if answer is None and not attribute.required:
+            # A question the service can do without is never worth a second try, let alone a hand-off: the
+            # resident may have read it as another question ("Where is it?"). Staff see it was not answered.
+            dispatcher.utter_message(response="utter_extra_skipped")
+            answer = ""
         if answer is None or (answer == "" and attribute.required):
             return self.failed("service_extra", "utter_extra_not_understood", dispatcher, tracker)
         answers = dict(tracker.get_slot("service_attributes") or {})

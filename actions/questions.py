@@ -79,12 +79,17 @@ async def ask_service_extra(dispatcher: CollectingDispatcher, tracker: Tracker) 
     if not pending:
         return []
     attribute = pending[0]
-    choices = ""
-    if attribute.is_list and not {key for key, _ in attribute.values} <= {"yes", "no"}:
-        listed = ", ".join(f"{n} {name}" for n, (_, name) in enumerate(attribute.values, start=1))
-        choices = f" Reply with a number: {listed}."
     skip = "" if attribute.required else " You can say skip."
-    dispatcher.utter_message(text=f"{attribute.question}{choices}{skip}")
+    if attribute.datatype == "multivaluelist":
+        # More than one may be picked ("2 and 3"): the choices stay numbered in the text on every channel.
+        listed = ", ".join(f"{n} {name}" for n, (_, name) in enumerate(attribute.values, start=1))
+        dispatcher.utter_message(text=f"{attribute.question} Reply with one or more numbers: {listed}.{skip}")
+    elif attribute.is_list:
+        # One choice: buttons on the web chat and Telegram, "Reply 1 for ..." in a text message (channels/sms.py).
+        buttons = [{"title": name, "payload": name} for _, name in attribute.values]
+        dispatcher.utter_message(text=f"{attribute.question}{skip}", buttons=buttons)
+    else:
+        dispatcher.utter_message(text=f"{attribute.question}{skip}")
     return []
 
 

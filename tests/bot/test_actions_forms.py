@@ -277,10 +277,12 @@ def test_the_category_is_offered_from_the_story(known_catalog):
 
 def test_extra_questions_list_their_choices(known_catalog):
     messages, _ = _ask(ask_service_extra, {"service_code": "TS-POTHOLE"})
-    assert messages[0]["text"] == ("Where is the pothole? Reply with a number: 1 Curb lane, 2 Middle lane, "
-                                   "3 Bike lane, 4 Intersection. You can say skip.")
+    assert messages[0]["text"] == "Which part of the road is it in? You can say skip."
+    assert [b["title"] for b in messages[0]["buttons"]] == ["Curb lane", "Middle lane", "Bike lane", "Intersection"]
     messages, _ = _ask(ask_service_extra, {"service_code": "UF-FALLEN-TREE"})
     assert messages[0]["text"] == "Is it blocking a road or sidewalk?"
+    messages, _ = _ask(ask_service_extra, {"service_code": "SWMS-MISSED-PICKUP"})
+    assert "Reply with one or more numbers: 1 Garbage, 2 Recycling, 3 Green bin" in messages[0]["text"]
 
 
 def test_the_read_back_and_after_a_no_just_the_question(known_catalog):
