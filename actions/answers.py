@@ -44,6 +44,16 @@ def yes_or_no(text: str, intent: Optional[str] = None) -> Optional[bool]:
     return yes
 
 
+# Words that may come with a bare yes or no without adding anything to it ("yes please", "no thanks").
+_FILLER = frozenset("please thanks thank you i do it is that's that sure of course go ahead thx ty".split())
+
+
+def is_bare_yes_or_no(text: str) -> bool:
+    """Say whether the answer is only a yes or a no ("yes please", "nope"), with nothing else in it."""
+    words = _WORD.findall(text.lower())
+    return bool(words) and yes_or_no(text) is not None and all(w in _YES | _NO | _FILLER for w in words)
+
+
 def is_unknown(text: str) -> bool:
     """Say whether the answer means "I don't know" or "skip"."""
     lowered = " " + text.lower().strip() + " "

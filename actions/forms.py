@@ -20,6 +20,7 @@ from rasa_sdk.types import DomainDict
 from actions import backend_client, catalog, complaint_category, kind_choice, questions, repeat_report
 from actions.answers import (
     email_address,
+    is_bare_yes_or_no,
     is_unknown,
     last_digits,
     named_choice,
@@ -200,9 +201,11 @@ class ValidateReportForm(ValidateIntakeForm):
     def validate_outcome(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        """Accept what the resident would like the City to do."""
+        """Accept what the resident would like the City to do; a bare yes or no is no answer, so ask in plain words."""
         if is_unknown(_text(value)):
             return self.accepted({"outcome": "not sure"})
+        if is_bare_yes_or_no(_text(value)):
+            return self.failed("outcome", "utter_outcome_in_words", dispatcher, tracker)
         return self.text_answer("outcome", value, MAX_DESCRIPTION_CHARS, dispatcher, tracker)
 
     # Offered choices: division and complaint category ----------------------------------------------------
@@ -281,6 +284,9 @@ class ValidateReportForm(ValidateIntakeForm):
             return {"linked_reference": None}
         if is_unknown(text) or yes_or_no(text, _intent(tracker)) is False:
             return self.accepted({"linked_reference": ""})
+        if yes_or_no(text, _intent(tracker)) is True:
+            # "Yes" (I have it): ask for the number itself.
+            return self.failed("linked_reference", "utter_reference_ask_number", dispatcher, tracker)
         return self.failed("linked_reference", "utter_reference_shape", dispatcher, tracker)
 
     # The catalog's extra questions for a service -----------------------------------------------------------

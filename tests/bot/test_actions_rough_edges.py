@@ -62,3 +62,28 @@ def test_an_optional_extra_question_never_ends_in_a_hand_off(known_catalog):
 def test_a_button_payload_answers_the_extra_question(known_catalog):
     assert validate("service_extra", "Bike lane", POTHOLE)[0]["service_attributes"] == {"lane_position": "bike_lane"}
     assert validate("service_extra", "skip", POTHOLE)[0]["service_attributes"] == {"lane_position": ""}
+
+
+# 2. Answers taken that are not answers -----------------------------------------------------------------------------
+
+COMPLAINT = {"kind": "complaint", "description": "nobody fixed the light", "repeat_report": True}
+
+
+@pytest.mark.parametrize("answer, intent", [("yes", "affirm"), ("no", "deny"), ("yes please", "affirm"),
+                                            ("Nope", "deny")])
+def test_a_bare_yes_or_no_is_not_the_outcome_wanted(known_catalog, answer, intent):
+    result, responses = validate("outcome", answer, COMPLAINT, intent=intent)
+    assert result["outcome"] is None and responses == ["utter_outcome_in_words"]
+
+
+def test_an_outcome_in_words_is_kept_even_when_it_starts_with_yes(known_catalog):
+    assert validate("outcome", "yes, fix the light", COMPLAINT, intent="affirm")[0]["outcome"] == "yes, fix the light"
+    assert validate("outcome", "not sure", COMPLAINT)[0]["outcome"] == "not sure"
+
+
+def test_yes_to_the_reference_question_asks_for_the_number_and_no_means_they_have_none(known_catalog):
+    result, responses = validate("linked_reference", "yes", COMPLAINT, intent="affirm")
+    assert result["linked_reference"] is None and responses == ["utter_reference_ask_number"]
+    assert validate("linked_reference", "no", COMPLAINT, intent="deny")[0]["linked_reference"] == ""
+    assert validate("linked_reference", "yes it's S-4F7KQ2M", COMPLAINT, intent="affirm")[0][
+        "linked_reference"] == "S-4F7KQ2M"
