@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import backend_client, catalog, complaint_category, kind_choice, questions, repeat_report
+from actions import backend_client, catalog, complaint_category, kind_choice, places, questions, repeat_report
 from actions.answers import (
     email_address,
     is_bare_yes_or_no,
@@ -179,7 +179,10 @@ class ValidateReportForm(ValidateIntakeForm):
     def validate_location(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        """Accept any place description with a few characters in it."""
+        """Accept any place description with a few characters in it; a place found in another answer keeps the
+        cross street or landmark around it ("Queen St near Spadina")."""
+        if tracker.get_slot("requested_slot") != "location" and value:
+            value = places.place_in(tracker.latest_message or {}) or value
         return self.text_answer("location", value, MAX_LOCATION_CHARS, dispatcher, tracker)
 
     def validate_when(

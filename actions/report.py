@@ -13,7 +13,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import backend_client, catalog, kind_choice, outbox
+from actions import backend_client, catalog, kind_choice, outbox, places
 from actions.answers import email_address, format_phone, phone_number, reference_in
 from actions.catalog import UNSURE, Catalog
 from actions.flow import ANONYMOUS, COMPLAINT, COMPLIMENT, KINDS, REPORT_SLOTS, SERVICE_REQUEST, contact_method
@@ -58,6 +58,8 @@ class ActionStartReport(Action):
             entity_slots["person"] = "person"
         for entity, slot in entity_slots.items():
             value = next(tracker.get_latest_entity_values(entity), None)
+            if entity == "location":
+                value = places.place_in(message) or value  # with its cross street or landmark
             if value:
                 events.append(SlotSet(slot, value))
         phone = phone_number(next(tracker.get_latest_entity_values("phone"), "") or "")

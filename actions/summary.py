@@ -10,6 +10,7 @@ from actions import complaint_category
 from actions.answers import format_phone, named_choice
 from actions.catalog import UNSURE, Catalog
 from actions.flow import CHANNEL, COMPLAINT, COMPLIMENT, EMAIL, PHONE, SERVICE_REQUEST, contact_method
+from actions.places import missed_detail
 
 # A text message of two segments holds 306 GSM-7 characters; the summary must fit with room to spare.
 MAX_SUMMARY_CHARS = 300
@@ -57,7 +58,10 @@ def summary_lines(slots: Mapping[str, Any], catalog: Catalog) -> List[Tuple[str,
     if slots.get("description"):
         lines.append(("What", slots["description"]))
     if slots.get("location"):
-        lines.append(("Where", slots["location"]))
+        where = slots["location"]
+        if missed_detail(slots.get("description") or "", where):
+            where += " (I may have missed part of the place)"
+        lines.append(("Where", where))
     if slots.get("when"):
         lines.append(("When", slots["when"]))
     if kind == SERVICE_REQUEST:

@@ -87,3 +87,49 @@ def test_yes_to_the_reference_question_asks_for_the_number_and_no_means_they_hav
     assert validate("linked_reference", "no", COMPLAINT, intent="deny")[0]["linked_reference"] == ""
     assert validate("linked_reference", "yes it's S-4F7KQ2M", COMPLAINT, intent="affirm")[0][
         "linked_reference"] == "S-4F7KQ2M"
+
+
+# 3. Places lose detail ---------------------------------------------------------------------------------------------
+
+def _entity(text: str, value: str) -> Dict[str, Any]:
+    start = text.index(value)
+    return {"entity": "location", "value": value, "start": start, "end": start + len(value)}
+
+
+@pytest.mark.parametrize("text, street, kept", [
+    ("big pothole on queen st near spadina", "queen st", "queen st near spadina"),
+    ("broken light on Dundas St, across from the school. please fix", "Dundas St", "Dundas St across from the school"),
+    ("there's a hole outside the library on Elm St", "Elm St", "outside the library on Elm St"),
+    ("garbage on Bloor St between Christie and Bathurst since monday", "Bloor St",
+     "Bloor St between Christie and Bathurst"),
+    ("pothole on Queen St W near Spadina Ave and it is huge", "Queen St W", "Queen St W near Spadina Ave"),
+    ("the streetlight at 10 Elm St is out", "10 Elm St", "10 Elm St"),
+])
+def test_the_first_message_keeps_cross_streets_and_landmarks(text, street, kept):
+    from actions.report import ActionStartReport
+
+    tracker = make_tracker(text=text, intent="service_request", entities=[_entity(text, street)])
+    events = asyncio.run(ActionStartReport().run(CollectingDispatcher(), tracker, {}))
+    assert {e["name"]: e["value"] for e in events if e.get("event") == "slot"}["location"] == kept
+
+
+def test_a_place_found_in_another_answer_keeps_its_detail(known_catalog):
+    text = "it's a big pothole on queen st near spadina"
+    tracker = make_tracker(slots={"kind": "service_request", "requested_slot": "description"}, text=text,
+                           entities=[_entity(text, "queen st")], active_loop="report_form",
+                           candidates={"description": text, "location": "queen st"})
+    result = ValidateReportForm().validate_location("queen st", CollectingDispatcher(), tracker, {})
+    assert result["location"] == "queen st near spadina"
+
+
+def test_the_read_back_says_when_part_of_the_place_was_missed(known_catalog):
+    from actions.summary import summary_text
+
+    slots = {"kind": "service_request", "description": "big pothole on queen st near spadina",
+             "contact_method": "anonymous"}
+    assert "Where: queen st (I may have missed part of the place)" in summary_text({**slots, "location": "queen st"},
+                                                                                   CATALOG)
+    whole = summary_text({**slots, "location": "queen st near spadina"}, CATALOG)
+    assert "Where: queen st near spadina\n" in whole and "missed" not in whole
+    answered = summary_text({**slots, "location": "45 Elm Street"}, CATALOG)  # given as its own answer
+    assert "missed" not in answered
