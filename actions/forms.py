@@ -12,12 +12,14 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import backend_client, catalog, complaint_category, kind_choice, places, questions, repeat_report
+from actions import (
+    backend_client, catalog, complaint_category, corrections, kind_choice, places, questions, repeat_report,
+)
 from actions.answers import (
     email_address,
     is_bare_yes_or_no,
@@ -113,6 +115,15 @@ class ValidateReportForm(ValidateIntakeForm):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         """Read the answer, then ask the next question when its words are made here (see actions.questions)."""
         set_aside = _may_be_rejected(tracker)
+        requested = tracker.get_slot("requested_slot")
+        if requested not in (None, "confirmed") and not set_aside:
+            # The read-back reads its own changes (validate_confirmed); any other question takes a correction too.
+            correction = corrections.read_correction(
+                (tracker.latest_message or {}).get("text") or "", tracker.slots, tracker.get_slot("kind"),
+                (tracker.latest_message or {}).get("entities") or [],
+            )
+            if correction is not None and requested not in correction.updates:
+                return await self._correct(correction, requested, dispatcher, tracker)
         events = await super().run(dispatcher, tracker, domain)
         asked = next((e["value"] for e in reversed(events) if e.get("event") == "slot"
                       and e.get("name") == "requested_slot"), None)
@@ -121,6 +132,28 @@ class ValidateReportForm(ValidateIntakeForm):
             return events
         tracker.add_slots([event for event in events if event.get("name") == "requested_slot"])
         return events + await ask(dispatcher, tracker)
+
+    async def _correct(self, correction: corrections.Correction, requested: str, dispatcher: CollectingDispatcher,
+                       tracker: Tracker) -> List[EventType]:
+        """Change the earlier answer, say so, and ask the question that is still open (or the changed part)."""
+        updates = {**correction.updates, requested: None, "failed_answers": 0}
+        events: List[EventType] = [SlotSet(slot, value) for slot, value in updates.items()]
+        if correction.ask_again:
+            dispatcher.utter_message(response="utter_change_field", field=correction.field.name)
+        elif correction.new_value and len(correction.new_value) <= 80:
+            dispatcher.utter_message(response="utter_changed_to", field=correction.field.name,
+                                     value=correction.new_value)
+        else:
+            dispatcher.utter_message(response="utter_changed", field=correction.field.name)
+        tracker.add_slots(events)
+        needed = report_questions(tracker.slots, await catalog.load())
+        following = next((slot for slot in needed if tracker.slots.get(slot) is None), None)
+        events.append(SlotSet("requested_slot", following))
+        ask = questions.QUESTIONS.get(following or "")
+        if ask is not None:
+            tracker.add_slots([SlotSet("requested_slot", following)])
+            events += await ask(dispatcher, tracker)
+        return events
 
     async def required_slots(
         self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

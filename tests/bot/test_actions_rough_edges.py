@@ -133,3 +133,46 @@ def test_the_read_back_says_when_part_of_the_place_was_missed(known_catalog):
     assert "Where: queen st near spadina\n" in whole and "missed" not in whole
     answered = summary_text({**slots, "location": "45 Elm Street"}, CATALOG)  # given as its own answer
     assert "missed" not in answered
+
+
+# 6. Corrections out of turn ----------------------------------------------------------------------------------------
+
+LIGHT = {"kind": "service_request", "description": "the streetlight at 10 Elm St is out", "location": "10 Elm St",
+         "service_code": "TS-STREETLIGHT", "public_consent": False, "notice_shown": True}
+
+
+def _run_form(slots: Dict[str, Any], requested: str, text: str, entities=None):
+    from test_actions_forms import domain
+
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(slots={**slots, "requested_slot": requested}, text=text, intent="change_field",
+                           entities=entities, active_loop="report_form", candidates={requested: text})
+    events = asyncio.run(ValidateReportForm().run(dispatcher, tracker, domain()))
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}, dispatcher.messages
+
+
+def test_a_correction_at_the_contact_question_changes_the_address_and_asks_again(known_catalog):
+    values, messages = _run_form(LIGHT, "contact_method", "oops, I meant number 12, not 10")
+    assert values["location"] == "12 Elm St" and values["description"] == "the streetlight at 12 Elm St is out"
+    assert values["contact_method"] is None and values["requested_slot"] == "contact_method"
+    assert [(m["response"], m.get("value")) for m in messages] == [
+        ("utter_changed_to", "12 Elm St"), ("utter_request_contact_method", None)]
+
+
+def test_a_new_place_given_as_a_correction_replaces_the_old_one(known_catalog):
+    text = "sorry, I meant 14 Oak Ave near the school"
+    values, messages = _run_form(LIGHT, "public_consent", text, [_entity(text, "14 Oak Ave")])
+    assert values["location"] == "14 Oak Ave near the school" and values["public_consent"] is None
+    assert values["requested_slot"] == "public_consent" and messages[0]["response"] == "utter_changed_to"
+
+
+def test_a_part_named_as_wrong_is_asked_again_first(known_catalog):
+    values, messages = _run_form(LIGHT, "contact_method", "oops, I got the address wrong")
+    assert values["location"] is None and values["requested_slot"] == "location"
+    assert [m["response"] for m in messages] == ["utter_change_field"]
+
+
+@pytest.mark.parametrize("text", ["phone", "I mean the whole street is dark", "no thanks"])
+def test_ordinary_answers_are_not_corrections(known_catalog, text):
+    values, _ = _run_form(LIGHT, "contact_method", text)
+    assert values.get("location", "10 Elm St") == "10 Elm St"

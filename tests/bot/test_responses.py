@@ -24,6 +24,7 @@ SAMPLES = {
     "category": "access for people with disabilities",
     "categories": complaint_category.menu(),
     "field": "contact details",
+    "value": "12 Elm St near the corner of Queen St W",
     "acknowledge_days": "5",
     "respond_days": "10",
     "days": "5",
