@@ -5,7 +5,7 @@
 `misread.json` is a list of ``{"text", "assistant_kind", "staff_kind"}``. In a throwaway SQLite database each
 becomes what the live system would hold: a case of the kind the assistant gave (``backend.cases.service.create``),
 the resident's message in Rasa's tracker table as the conversation's first turn, then staff changing the kind with
-a reason (``backend.cases.service.reclassify``, the staff form's code). ``backend.corrections.export`` then writes
+a reason (``backend.cases.workflow.reclassify``, the staff form's code). ``backend.corrections.export`` then writes
 the review file exactly as ``make corrections`` does. A staff kind that is not a kind of case (``other``: the
 benchmark's ``--include-other``) cannot be stored; those are added to the export's input as the same
 `Correction` records the database would give, and counted apart. Prints one JSON line of counts.
@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 from backend import corrections  # noqa: E402
 from backend import models  # noqa: E402,F401  (maps every table)
 from backend.cases import service as cases  # noqa: E402
+from backend.cases import workflow  # noqa: E402
 from backend.cases.enums import CaseKind  # noqa: E402
 from backend.cases.schemas import CaseCreate  # noqa: E402
 from backend.catalog.loader import load_catalog  # noqa: E402
@@ -79,7 +80,7 @@ def main(source: Path, out: Path) -> int:
                         kind=CaseKind(item["assistant_kind"]), description=item["text"], channel="sms",
                         sender_id=sender_id,
                     ))
-                    cases.reclassify(session=session, case=case, actor=staff, catalog=catalog,
+                    workflow.reclassify(session=session, case=case, actor=staff, catalog=catalog,
                                      kind=CaseKind(item["staff_kind"]),
                                      reason=f"Read again: the resident's words are a {item['staff_kind']}")
                 stored += 1

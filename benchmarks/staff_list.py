@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from registry import fresh_postgres  # noqa: E402
 
 from backend import references  # noqa: E402
-from backend.cases import service  # noqa: E402
+from backend.cases import search  # noqa: E402
 from backend.cases.enums import CaseKind, CaseStatus  # noqa: E402
 from backend.cases.models import Case  # noqa: E402
 from backend.config import Settings  # noqa: E402
@@ -47,9 +47,9 @@ from backend.database import migrate  # noqa: E402
 from backend.database.types import utcnow  # noqa: E402
 from backend.main import create_app  # noqa: E402
 from backend.staff import users  # noqa: E402
-from backend.staff.case_views import parse_list_query  # noqa: E402
 from backend.staff.permissions import Role  # noqa: E402
-from backend.staff.web import Staff  # noqa: E402
+from backend.web.case_list_views import parse_list_query  # noqa: E402
+from backend.web.core import Staff  # noqa: E402
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -162,27 +162,27 @@ def bench(name: str, url: str, count: int, repeat: int) -> list[tuple[str, str, 
             select(Case.created_at, Case.id).order_by(Case.created_at.desc(), Case.id.desc()).offset(count // 2)
             .limit(1)
         ).one()
-    deep = service.Cursor(created_at=middle.created_at, id=middle.id).encode()
+    deep = search.Cursor(created_at=middle.created_at, id=middle.id).encode()
     levels = app.state.service_levels
     results = []
     for label, query in SCENARIOS:
         params = f"older={deep}" if query == "DEEP" else query
         values = dict(part.split("=", 1) for part in params.split("&") if part)
-        older = service.Cursor.decode(values.pop("older", None))
+        older = search.Cursor.decode(values.pop("older", None))
         with app.state.database.sessionmaker() as session:
             staff = Staff(user=users.get_by_email(session=session, email="bench@city.example"),  # type: ignore[arg-type]
                           record=None)  # type: ignore[arg-type]
             filters = parse_list_query(values, staff=staff, levels=levels, catalog=app.state.catalog).filters
 
-            def query_once(session: Session = session, filters: service.CaseFilters = filters,
-                           older: service.Cursor | None = older) -> int:
+            def query_once(session: Session = session, filters: search.CaseFilters = filters,
+                           older: search.Cursor | None = older) -> int:
                 now = utcnow()
                 soon = levels.soon_threshold(now)
-                page, total = service.search_and_count(session=session, filters=filters, now=now, soon=soon,
+                page, total = search.search_and_count(session=session, filters=filters, now=now, soon=soon,
                                                        limit=50, older_than=older)
                 return len(page.items) + total
 
-            matched = service.count(session=session, filters=filters, now=utcnow(), soon=utcnow())
+            matched = search.count(session=session, filters=filters, now=utcnow(), soon=utcnow())
             query_p50, query_p95 = timed(query_once, repeat)
 
         def page_once(params: str = params) -> None:
@@ -196,7 +196,7 @@ def bench(name: str, url: str, count: int, repeat: int) -> list[tuple[str, str, 
     for label, days in (("analytics, 12 weeks", 83), ("analytics, 2 years", 730)):
         params = f"from={today - timedelta(days=days)}&to={today}"
         with app.state.database.sessionmaker() as session:
-            matched = service.count(session=session, filters=service.CaseFilters(
+            matched = search.count(session=session, filters=search.CaseFilters(
                 received_from=levels.start_of_day(today - timedelta(days=days))), now=utcnow(), soon=utcnow(),
                 cap=10**9)
 
