@@ -58,6 +58,8 @@ class Division:
     name: str
     acknowledge_days: int
     respond_days: int
+    owner: Optional[str] = None
+    triage: bool = False  # takes the reports no service or team was found for; never offered to residents
 
 
 @dataclass
@@ -85,6 +87,8 @@ class Catalog:
                     name=division["name"],
                     acknowledge_days=int(own.get("acknowledge", catalog.acknowledge_days)),
                     respond_days=int(own.get("respond_stage_1", catalog.respond_days)),
+                    owner=division.get("owner"),
+                    triage=bool(division.get("triage")),
                 )
             )
             for service in division.get("services") or []:
@@ -124,35 +128,49 @@ class Catalog:
         return next((s for s in self.services if s.code.casefold() == code.strip().casefold()), None)
 
     def guess_service(self, text: str) -> Optional[Service]:
-        """Return the service whose keywords the text matches best, or None when none or a tie."""
-        words = " " + " ".join(_WORD.findall(text.lower())) + " "
-        scores: Dict[str, int] = {}
+        """Return the service whose keywords the text matches best, or None when none or a tie.
+
+        Each keyword found scores its number of words; a keyword that only names where the problem is or what
+        it is in ("sidewalk", "green bin") scores half, so that what is wrong decides: a branch about to fall onto
+        a sidewalk is a tree, a green bin whose wheel broke is a repair.
+        """
+        words = _WORD.findall(text.lower().replace("\u2019", "'"))
+        scores: Dict[str, float] = {}
         for service in self.services:
             for keyword in service.keywords:
-                needle = " " + " ".join(_WORD.findall(keyword.lower())) + " "
-                # Plurals and simple endings: "potholes" matches "pothole", "bins" matches "bin".
-                stem = needle.rstrip()
-                if needle.strip() and (needle in words or f"{stem}s " in words or f"{stem}es " in words):
-                    scores[service.code] = scores.get(service.code, 0) + len(needle.split())
+                needle = _WORD.findall(keyword.lower())
+                if needle and _contains(words, needle):
+                    weight = 0.5 if all(word in CONTEXT_WORDS for word in needle) else 1.0
+                    scores[service.code] = scores.get(service.code, 0.0) + weight * len(needle)
         if not scores:
             return None
         best = max(scores.values())
         leaders = [code for code, score in scores.items() if score == best]
         return self.service(leaders[0]) if len(leaders) == 1 else None
 
+    def triage_division(self) -> Optional[Division]:
+        """Return the division that takes reports no service or team was found for, or None."""
+        return next((d for d in self.divisions if d.triage), None)
+
+    @property
+    def offered_divisions(self) -> List[Division]:
+        """Return the divisions a resident may pick from (the triage queue is not one)."""
+        return [d for d in self.divisions if not d.triage]
+
     def division_menu(self) -> str:
         """Return the numbered list of divisions, one a line."""
-        return "\n".join(f"{number} {d.name}" for number, d in enumerate(self.divisions, start=1))
+        return "\n".join(f"{number} {d.name}" for number, d in enumerate(self.offered_divisions, start=1))
 
     def chosen_division(self, text: str) -> Optional[str]:
         """Return the code of the division the resident chose (number, name or code), UNSURE, or None."""
         if is_unknown(text):
             return UNSURE
-        index = numbered_choice(text, len(self.divisions))
+        offered = self.offered_divisions
+        index = numbered_choice(text, len(offered))
         if index is None:
-            names = [(d.name, d.code) + tuple(_short_names(d.name)) for d in self.divisions]
+            names = [(d.name, d.code) + tuple(_short_names(d.name)) for d in offered]
             index = named_choice(text, names)
-        return self.divisions[index].code if index is not None else None
+        return offered[index].code if index is not None else None
 
     def time_limits(self, division_code: Optional[str]) -> Tuple[int, int]:
         """Return (acknowledge, respond) in working days for a division, or the catalog-wide ones."""
@@ -160,6 +178,27 @@ class Catalog:
         if division is None:
             return self.acknowledge_days, self.respond_days
         return division.acknowledge_days, division.respond_days
+
+
+# Words that say where a problem is or what it is in, not what is wrong: alone they only half point to a service.
+CONTEXT_WORDS = frozenset(
+    """sidewalk footpath road street curb park lane boulevard driveway front lawn yard ravine trail garbage
+    recycling green blue bin yard waste water tree trees branch""".split()
+)
+
+
+def _word_matches(said: str, keyword: str) -> bool:
+    """Say whether a word of the message is the keyword's word, or its plural ("potholes", "benches", "bodies")."""
+    if said == keyword or said in (keyword + "s", keyword + "es"):
+        return True
+    return keyword.endswith("y") and said == keyword[:-1] + "ies"
+
+
+def _contains(words: List[str], needle: List[str]) -> bool:
+    """Say whether the keyword's words appear one after another in the message's words."""
+    size = len(needle)
+    return any(all(_word_matches(words[start + i], needle[i]) for i in range(size))
+               for start in range(len(words) - size + 1))
 
 
 def _short_names(name: str) -> List[str]:

@@ -117,6 +117,10 @@ def build_case(tracker: Tracker, known: Catalog) -> Optional[Dict[str, Any]]:
     general = known.service(CALLBACK_SERVICE)
     if callback and "division" not in routing and general is not None:
         routing.update(service_code=general.code, division=general.division)
+    triage = known.triage_division()
+    if "division" not in routing and triage is not None:
+        # No service and no team found: 311's triage queue, which has an owner and its own time limit, sends it on.
+        routing["division"] = triage.code
     answers = {
         "when": slots.get("when"),
         "complaint_category": slots.get("complaint_category") if kind == COMPLAINT else None,
@@ -249,6 +253,8 @@ def tell_next_steps(
     reference = created["reference"]
     division = known.division(case.get("division"))
     team = division.name if division else "City staff"
+    if division is not None and division.triage:
+        team = "our 311 team"
     acknowledge, respond = known.time_limits(case.get("division"))
     acknowledge = created.get("acknowledge_days") or acknowledge
     respond = created.get("respond_days") or respond
@@ -265,7 +271,8 @@ def tell_next_steps(
         name = "utter_next_steps_complaint" if reachable else "utter_next_steps_complaint_anonymous"
         dispatcher.utter_message(response=name, team=team, acknowledge_days=acknowledge, respond_days=respond)
     elif case["kind"] == COMPLIMENT:
-        dispatcher.utter_message(response="utter_next_steps_compliment", team=team if division else "the team")
+        named = division is not None and not division.triage
+        dispatcher.utter_message(response="utter_next_steps_compliment", team=team if named else "the right team")
     else:
         name = "utter_next_steps_request" if reachable else "utter_next_steps_request_anonymous"
         dispatcher.utter_message(response=name, team=team, acknowledge_days=acknowledge)

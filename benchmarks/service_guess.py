@@ -8,7 +8,7 @@ service fits is right when nothing is guessed and it goes to triage.
     .venvs/bot/bin/python benchmarks/service_guess.py [--misses]
 
 It prints the share of right types and right teams on every message, on the messages used to tune the keywords,
-and on the held-out ones; --misses lists each wrong guess.
+on the held-out ones, and on the fresh ones written after the keywords; --misses lists each wrong guess.
 """
 
 from __future__ import annotations
@@ -71,8 +71,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     reports = load_reports()
     sets = {
         "all": reports,
-        "tuning": [r for r in reports if not r.get("held_out")],
+        "tuning": [r for r in reports if not r.get("held_out") and not r.get("written_after")],
         "held-out": [r for r in reports if r.get("held_out")],
+        "fresh": [r for r in reports if r.get("written_after")],
     }
     print(f"{'set':<10} {'messages':>8} {'right type':>12} {'right team':>12}")
     for name, chosen in sets.items():

@@ -83,6 +83,8 @@ class Division(CatalogModel):
 
     code: Code
     name: Text
+    owner: Text | None = Field(default=None, description="Who answers for the division's queue.")
+    triage: bool = Field(default=False, description="Takes the reports no service or team was found for.")
     time_limits: TimeLimits = TimeLimits()
     services: list[Service] = []
 

@@ -83,7 +83,7 @@ def test_services_json_lists_the_catalog(client: TestClient) -> None:
         "description": "A pothole on a road, lane or bike lane.",
         "metadata": True,
         "type": "realtime",
-        "keywords": "pothole,hole in the road,road damage,crater",
+        "keywords": "pothole,hole in the road,road damage,crater,asphalt,sunken,sinkhole,broken up road",
         "group": "Roads",
     }
     assert services["TS-STREETLIGHT"]["metadata"] is False

@@ -149,7 +149,8 @@ def test_a_team_named_outside_the_catalog_is_kept_in_details(monkeypatch, backen
              "contact_method": "anonymous", "confirmed": True}
     backend, _, _ = _submit(monkeypatch, slots)
     body = backend.requests[0]["body"]
-    assert "division" not in body and body["details"]["division_named"] == "TTC"
+    # No catalog division: 311's triage queue takes it, with the team the resident named.
+    assert body["division"] == "TRIAGE" and body["details"]["division_named"] == "TTC"
 
 
 def test_a_double_yes_or_a_retry_uses_the_same_key_and_a_new_report_another(monkeypatch, backend_env):
