@@ -104,21 +104,23 @@ def report(title: str, gold: Sequence[str], predicted: Sequence[str]) -> float:
     return table["macro"]["f1"]
 
 
-def evaluate(model: Path, texts: Sequence[str], gold: Sequence[str]) -> Tuple[float, float, float, float]:
-    """Print the tables for one model; return macro-F1, macro-F1 under typos, and parse latency p50 and p95."""
+def evaluate(model: Path, texts: Sequence[str], gold: Sequence[str]) -> Tuple[float, float, float, float, List[float]]:
+    """Print the tables for one model; return macro-F1, macro-F1 under typos, parse latency p50 and p95, and the
+    macro-F1 on each outside-style set."""
     noisy = [add_typos(t, random.Random(i)) for i, t in enumerate(texts)]
     predicted, latencies = asyncio.run(predict(model, list(texts) + noisy))
     clean_f1 = report(f"held-out set, {len(texts)} messages ({model.name})", gold, predicted[: len(texts)])
+    outside_f1 = []
     for name in ("outside", "outside-hard"):
         pairs = load_heldout(SETS[name])
         outside, _ = asyncio.run(predict(model, [t for t, _ in pairs]))
-        report(f"{name} set, {len(pairs)} messages ({model.name})", [k for _, k in pairs], outside)
+        outside_f1.append(report(f"{name} set, {len(pairs)} messages ({model.name})", [k for _, k in pairs], outside))
     noisy_f1 = report("same messages with typos in 10% of words", gold, predicted[len(texts):])
     latencies.sort()
     p50, p95 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.95)]
     print(f"\nmacro-F1 {clean_f1:.3f}, under typos {noisy_f1:.3f} ({(clean_f1 - noisy_f1) * 100:+.1f} points lost)")
     print(f"parse latency p50 {p50:.1f} ms, p95 {p95:.1f} ms over {len(latencies)} parses")
-    return clean_f1, noisy_f1, p50, p95
+    return clean_f1, noisy_f1, p50, p95, outside_f1
 
 
 def quiet_logs() -> None:
@@ -159,11 +161,13 @@ def main() -> int:
             model, seconds = train(config, Path(folder))
             candidates.append((str(config), model, seconds))
         rows = [(name, seconds, *evaluate(model, texts, gold)) for name, model, seconds in candidates]
-    print(f"\n{'model':<34}{'macro-F1':>9}{'typos':>7}{'lost':>6}{'train s':>9}{'p50 ms':>8}{'p95 ms':>8}")
-    for name, seconds, clean_f1, noisy_f1, p50, p95 in rows:
+    print(f"\n{'model':<34}{'held-out':>9}{'typos':>7}{'lost':>6}{'outside':>8}{'hard':>7}{'train s':>9}{'p50 ms':>8}"
+          f"{'p95 ms':>8}")
+    for name, seconds, clean_f1, noisy_f1, p50, p95, (outside_f1, hard_f1) in rows:
         trained = f"{seconds:>9.0f}" if seconds is not None else f"{'-':>9}"
         lost = (clean_f1 - noisy_f1) * 100
-        print(f"{name:<34}{clean_f1:>9.3f}{noisy_f1:>7.3f}{lost:>6.1f}{trained}{p50:>8.1f}{p95:>8.1f}")
+        print(f"{name:<34}{clean_f1:>9.3f}{noisy_f1:>7.3f}{lost:>6.1f}{outside_f1:>8.3f}{hard_f1:>7.3f}{trained}"
+              f"{p50:>8.1f}{p95:>8.1f}")
     return 0
 
 
