@@ -3,7 +3,6 @@ measured on tests/data/service_guess.yml as benchmarks/service_guess.py measures
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 
