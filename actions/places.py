@@ -17,7 +17,8 @@ _CUES = (r"near|by|at|beside|next\s+to|across\s+from|opposite|in\s+front\s+of|ou
 _STOP = frozenset(
     """and but it it's its is was were has have had there which that where since for so because with this my our
     again every please today yesterday tonight now been being keeps keep who when while can could will would
-    should i we they he she you right very really all""".split()
+    should i we they he she you right very really all night morning evening afternoon noon midnight times once
+    first last least way""".split()
 )
 _WORD = r"[A-Za-z0-9][A-Za-z0-9'&.\-]*"
 _AFTER = re.compile(rf"^\s*,?\s*(?:{_CUES})\s+(?:the\s+)?(?:{_WORD})(?:\s+{_WORD}){{0,4}}", re.IGNORECASE)

@@ -104,6 +104,8 @@ def _entity(text: str, value: str) -> Dict[str, Any]:
      "Bloor St between Christie and Bathurst"),
     ("pothole on Queen St W near Spadina Ave and it is huge", "Queen St W", "Queen St W near Spadina Ave"),
     ("the streetlight at 10 Elm St is out", "10 Elm St", "10 Elm St"),
+    ("loud music on Elm St at night", "Elm St", "Elm St"),
+    ("pothole on Elm St by the way it is huge", "Elm St", "Elm St"),
 ])
 def test_the_first_message_keeps_cross_streets_and_landmarks(text, street, kept):
     from actions.report import ActionStartReport
