@@ -12,6 +12,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from backend.analytics import themes
+from backend.analytics.redaction import redact_places
 from backend.cases.deadlines import ServiceLevels
 from backend.cases.enums import COMPLAINT_SUBJECT_KEY, COMPLAINT_SUBJECTS, CaseKind, UpdateKind
 from backend.cases.models import Case, CaseUpdate
@@ -35,7 +36,8 @@ class Selection:
 
 @dataclass(frozen=True)
 class Duration:
-    """How long something took, in days: over how many cases, the median and the 90th percentile."""
+    """How long something took, in days (to about ten seconds): over how many cases, the median and the 90th
+    percentile. The page shows it in minutes, hours or days (`backend.web.templating.duration`)."""
 
     cases: int
     median_days: float | None
@@ -92,7 +94,7 @@ def _duration(seconds: list[float]) -> Duration:
         return Duration(0, None, None)
     days = sorted(value / SECONDS_PER_DAY for value in seconds)
     p90 = days[min(len(days) - 1, int(round(0.9 * (len(days) - 1))))]
-    return Duration(len(days), round(statistics.median(days), 1), round(p90, 1))
+    return Duration(len(days), round(statistics.median(days), 4), round(p90, 4))
 
 
 def _monday(day: date) -> date:
@@ -205,8 +207,14 @@ def _teams(session: Session, catalog: Catalog, compliments: dict[int, str | None
 
 
 def _themes(session: Session, levels: ServiceLevels, selection: Selection) -> tuple[list[themes.Theme], bool]:
-    """Return the selection's key themes, compared with the other cases of the same period when there are any."""
-    texts = select(Case.id, Case.sender_id, Case.description).order_by(Case.created_at.desc()).limit(THEME_SAMPLE)
+    """Return the selection's key themes, compared with the other cases of the same period when there are any.
+
+    Places are taken out of each text first, the case's own location among them (`redact_places`)."""
+    texts = (
+        select(Case.id, Case.sender_id, Case.description, Case.location)
+        .order_by(Case.created_at.desc())
+        .limit(THEME_SAMPLE)
+    )
     chosen = session.execute(_selected(selection, levels, texts)).all()
     reference: list[tuple[str, str]] = []
     narrowed = selection.division is not None or selection.kind is not None
@@ -214,6 +222,8 @@ def _themes(session: Session, levels: ServiceLevels, selection: Selection) -> tu
         wider = Selection(start=selection.start, end=selection.end, divisions=selection.divisions)
         ids = {row.id for row in chosen}
         others = session.execute(_selected(wider, levels, texts.limit(THEME_SAMPLE + len(ids)))).all()
-        reference = [(row.sender_id, row.description) for row in others if row.id not in ids][:THEME_SAMPLE]
-    found = themes.key_themes([(row.sender_id, row.description) for row in chosen], reference)
+        reference = [(row.sender_id, redact_places(row.description, row.location))
+                     for row in others if row.id not in ids][:THEME_SAMPLE]
+    found = themes.key_themes([(row.sender_id, redact_places(row.description, row.location)) for row in chosen],
+                              reference)
     return found, bool(reference)

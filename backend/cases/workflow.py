@@ -272,7 +272,9 @@ def record_action(*, session: Session, case: Case, actor: StaffUser, kind: Updat
 def escalate(
     *, session: Session, case: Case, actor: StaffUser, catalog: Catalog, handler: StaffUser, reason: str
 ) -> None:
-    """Move the case to stage 2 with a different handler, and start the stage-2 response clock."""
+    """Move the complaint to stage 2 with a different handler, and start the stage-2 response clock."""
+    if case.kind is not CaseKind.COMPLAINT:
+        raise WorkflowError("Only complaints have a stage 2: change the kind first if this is really a complaint.")
     if case.stage >= 2:
         raise WorkflowError("This case is already at stage 2.")
     if case.status is CaseStatus.CLOSED:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, inspect, select
 
-from backend.transcripts.schemas import Role, Turn
+from backend.transcripts.schemas import Button, Role, Turn
 from backend.transcripts.tables import events
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,22 @@ def read(*, engine: Engine, sender_id: str, at: datetime) -> list[Turn]:
         if end_id is not None:
             query = query.where(events.c.id < end_id)
         rows = connection.execute(query).all()
-    return [turn for row in rows if (turn := _turn(row.id, row.type_name, row.timestamp, row.intent_name, row.data))]
+    turns = [turn for row in rows if (turn := _turn(row.id, row.type_name, row.timestamp, row.intent_name, row.data))]
+    return _name_pressed_buttons(turns)
+
+
+def _name_pressed_buttons(turns: list[Turn]) -> list[Turn]:
+    """Give each resident turn that is the payload of a button offered since their last turn that button's title."""
+    offered: dict[str, str] = {}
+    for turn in turns:
+        if turn.role is Role.BOT:
+            for button in turn.buttons:
+                offered.setdefault(button.payload, button.title)
+            continue
+        if turn.text is not None and turn.text in offered:
+            turn.button_title = offered[turn.text]
+        offered = {}
+    return turns
 
 
 def _turn(
@@ -68,7 +83,8 @@ def _turn(
     if role is Role.RESIDENT and _mapping(event.get("metadata")).get("is_external"):
         return None  # an external event (a staff reply being relayed), not something the resident wrote
     if role is Role.BOT:
-        return Turn(role=role, text=text if isinstance(text, str) else None, timestamp=when)
+        return Turn(role=role, text=text if isinstance(text, str) else None, timestamp=when,
+                    buttons=_buttons(_mapping(event.get("data")).get("buttons")))
     intent = _mapping(_mapping(event.get("parse_data")).get("intent"))
     confidence = intent.get("confidence")
     return Turn(
@@ -82,6 +98,20 @@ def _turn(
 
 
 MAX_ATTACHMENTS = 10
+MAX_BUTTONS = 20
+
+
+def _buttons(value: Any) -> list[Button]:
+    """Return the buttons of a bot event's data: those with a string title and payload."""
+    if not isinstance(value, list):
+        return []
+    found = []
+    for item in value[:MAX_BUTTONS]:
+        title, payload = _mapping(item).get("title"), _mapping(item).get("payload")
+        if isinstance(title, str) and isinstance(payload, str):
+            found.append(Button(title=title[:500], payload=payload[:500]))
+    return found
+
 
 
 def _attachments(value: Any) -> list[dict[str, str]]:

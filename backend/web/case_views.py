@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import logging
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +37,18 @@ from backend.staff import users
 from backend.staff.models import StaffUser
 from backend.staff.permissions import Permission
 from backend.transcripts import service as transcripts
-from backend.web.core import PREFIX, PageError, Staff, checked_form, forbidden, load_case, require, settings_of
+from backend.web import case_details
+from backend.web.core import (
+    PREFIX,
+    PageError,
+    Staff,
+    checked_form,
+    forbidden,
+    load_case,
+    require,
+    secure_cookies,
+    settings_of,
+)
 from backend.web.templating import render
 
 logger = logging.getLogger(__name__)
@@ -114,7 +130,8 @@ def _case_page(
             "has_contact": workflow.has_contact(session=session, case=case),
             "transcript": transcripts.read(engine=database.tracker_engine, sender_id=case.sender_id,
                                            at=case.created_at),
-            "details": details,
+            "details": case_details.readable(details, service=service[0] if service else None, channel=case.channel,
+                                             received=case.created_at, zone=levels.zone),
             "subject": COMPLAINT_SUBJECTS.get(subject, subject) if isinstance(subject, str) else None,
             "attachments": attachments if isinstance(attachments, list) else [],
             "handlers": users.handlers(session=session, division=case.division),
@@ -134,6 +151,48 @@ def _case_page(
     )
 
 
+# A refused action redirects to the case page (so that reloading never posts again); why it was refused and what
+# was typed travel in a short-lived cookie for that one case, signed with the session's CSRF secret and read once.
+REFUSED_COOKIE = "staff_refused"
+REFUSED_MAX_AGE = 300
+REFUSED_MAX_BYTES = 3600
+TYPED_TOO_LONG = " What you typed was too long to keep here: type it again."
+
+
+def _sign(staff: Staff, data: str) -> str:
+    return hmac.new(staff.csrf_token.encode(), data.encode(), hashlib.sha256).hexdigest()
+
+
+def _pack_refusal(staff: Staff, reference: str, action: str, error: str, values: dict[str, str]) -> str:
+    """Return the cookie value for a refused action, dropping the longest typed values until it fits."""
+    kept = dict(values)
+    while True:
+        body = json.dumps({"case": reference, "action": action, "error": error, "values": kept})
+        data = base64.urlsafe_b64encode(zlib.compress(body.encode())).decode()
+        if len(data) <= REFUSED_MAX_BYTES or not kept:
+            return f"{data}.{_sign(staff, data)}"
+        longest = max(kept, key=lambda name: len(kept[name]))
+        del kept[longest]
+        if not error.endswith(TYPED_TOO_LONG):
+            error += TYPED_TOO_LONG
+
+
+def _unpack_refusal(staff: Staff, reference: str, raw: str | None) -> tuple[str, str, dict[str, str]] | None:
+    """Return (action, error, values) from a refusal cookie this session signed for this case, else None."""
+    data, _, signature = (raw or "").partition(".")
+    if not data or not hmac.compare_digest(signature, _sign(staff, data)):
+        return None
+    try:
+        found = json.loads(zlib.decompress(base64.urlsafe_b64decode(data), bufsize=16_384))
+    except (ValueError, zlib.error):
+        return None
+    if not isinstance(found, dict) or found.get("case") != reference or found.get("action") not in ACTIONS:
+        return None
+    values = found.get("values")
+    values = {str(k): v for k, v in values.items() if isinstance(v, str)} if isinstance(values, dict) else {}
+    return found["action"], str(found.get("error") or ""), values
+
+
 @router.get("/cases/{reference}")
 def read_case(
     request: Request, reference: str, session: SessionDep, catalog: CatalogDep, staff: ViewCases,
@@ -141,7 +200,16 @@ def read_case(
 ) -> Response:
     """Show a case with everything about it: fields, deadlines, the conversation, its history, and its actions."""
     case = load_case(session, staff, reference)
-    return _case_page(request, session, database, catalog, staff, case)
+    refused = None
+    if request.query_params.get("refused") in ACTIONS:
+        refused = _unpack_refusal(staff, case.reference, request.cookies.get(REFUSED_COOKIE))
+    if refused is None:
+        return _case_page(request, session, database, catalog, staff, case)
+    action, error, values = refused
+    response = _case_page(request, session, database, catalog, staff, case, error=error, failed_action=action,
+                          values=values)
+    response.delete_cookie(REFUSED_COOKIE, path=f"{PREFIX}/cases/{case.reference}")
+    return response
 
 
 # --- Actions --------------------------------------------------------------------------------------------------------
@@ -293,6 +361,10 @@ def act_on_case(
         session.rollback()
         session.refresh(case)
         values = {key: value for key, value in form.items() if isinstance(value, str) and key != "csrf_token"}
-        return _case_page(request, session, database, catalog, staff, case, error=str(exc), failed_action=action,
-                          values=values, status_code=409)
+        response = RedirectResponse(f"{PREFIX}/cases/{case.reference}?refused={action}#messages", status_code=303)
+        response.set_cookie(
+            REFUSED_COOKIE, _pack_refusal(staff, case.reference, action, str(exc), values), max_age=REFUSED_MAX_AGE,
+            path=f"{PREFIX}/cases/{case.reference}", httponly=True, samesite="strict", secure=secure_cookies(request),
+        )
+        return response
     return RedirectResponse(f"{PREFIX}/cases/{case.reference}?done={action}#messages", status_code=303)

@@ -86,6 +86,12 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
+def secure_cookies(request: Request) -> bool:
+    """Return whether staff cookies are marked Secure: as configured, else when the request came over HTTPS."""
+    configured = settings_of(request).staff_cookie_secure
+    return configured if configured is not None else request.url.scheme == "https"
+
+
 def current_staff(request: Request, session: Annotated[Session, Depends(get_session)]) -> Staff:
     """Return the signed-in staff member, or raise `SignInNeeded`."""
     record = sessions.find(

@@ -47,6 +47,23 @@ def answer(value: Any) -> str:
     return "—" if value is None else str(value)
 
 
+def duration(days: float | None) -> str:
+    """Return a duration given in days as people say it: ``40 minutes``, ``5.5 hours``, ``3.2 days``."""
+    if days is None:
+        return "—"
+    minutes = days * 24 * 60
+    if minutes < 1:
+        return "under a minute"
+    if minutes < 59.5:
+        return f"{minutes:.0f} minute{'s' if round(minutes) != 1 else ''}"
+    hours = minutes / 60
+    if hours < 23.95:
+        shown = f"{hours:.1f}".removesuffix(".0")
+        return f"{shown} hour{'s' if shown != '1' else ''}"
+    shown = f"{days:.1f}".removesuffix(".0")
+    return f"{shown} day{'s' if shown != '1' else ''}"
+
+
 def make_environment() -> Environment:
     """Return the Jinja2 environment of the staff pages."""
     environment = Environment(
@@ -58,6 +75,7 @@ def make_environment() -> Environment:
     )
     environment.filters["label"] = label
     environment.filters["answer"] = answer
+    environment.filters["duration"] = duration
     return environment
 
 

@@ -84,6 +84,18 @@ def post_form(client: TestClient, path: str, data: dict[str, Any], *, page: str 
     return client.post(path, data={**data, "csrf_token": csrf_of(html)}, follow_redirects=False)
 
 
+def post_refused(client: TestClient, path: str, data: dict[str, Any], *, page: str | None = None) -> Any:
+    """Post a form the server refuses: check it redirects to the case page (never staying on the POST address),
+    and return that page, which says why."""
+    response = post_form(client, path, data, page=page)
+    assert response.status_code == 303, response.text
+    case_path, action = path.rsplit("/", 1)
+    assert response.headers["location"] == f"{case_path}?refused={action}#messages"
+    shown = client.get(response.headers["location"])
+    assert shown.status_code == 200 and 'role="alert"' in shown.text
+    return shown
+
+
 def new_case(client: TestClient, **changes: Any) -> str:
     """Create a case through the JSON API and return its reference."""
     response = client.post("/api/cases", json=case_body(**changes), headers=ACTIONS)

@@ -7,6 +7,7 @@ import io
 import re
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from backend_testing import both_databases
 from fastapi import FastAPI
 from sqlalchemy import Engine, update
@@ -21,12 +22,13 @@ from staff_testing import (  # noqa: F401  (the underscored names are autouse fi
 )
 
 from backend.analytics import themes
-from backend.analytics.redaction import redact
+from backend.analytics.redaction import redact, redact_places
 from backend.analytics.service import Selection, compute
 from backend.audit.models import AuditEntry
 from backend.cases.models import Case
 from backend.database.types import utcnow
 from backend.staff.permissions import Role
+from backend.web.templating import duration
 
 MONDAY = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
 
@@ -73,8 +75,12 @@ def test_volumes_and_timeliness(app: FastAPI, engine: Engine) -> None:
     assert figures.by_division == [("Toronto Water", 2), ("Transportation Services", 2), ("No division yet", 1)]
     assert figures.by_category == [("No water or low water pressure", 1), ("Pothole", 1), ("No category yet", 3)]
     assert [count for _, count in figures.by_week] == [2, 2, 1]
-    assert (figures.to_acknowledge.cases, figures.to_acknowledge.median_days) == (3, round(2 / 24, 1))
-    assert figures.to_close.cases == 3 and figures.to_close.p90_days == round(400 / 24, 1)
+    assert figures.to_acknowledge.cases == 3 and figures.to_acknowledge.median_days == pytest.approx(2 / 24, abs=1e-3)
+    assert figures.to_close.cases == 3 and figures.to_close.p90_days == pytest.approx(400 / 24, abs=1e-3)
+    # Under a day is shown in hours (or minutes), not as "0.1 days".
+    html = client.get(f"/staff/analytics?from={MONDAY.date()}&to={MONDAY.date() + timedelta(days=20)}").text
+    assert "<dd>median 2 hours</dd>" in html and "90% within 1 day, over 3 cases" in html
+    assert "90% within 16.7 days, over 3 cases" in html
     # Three acknowledged in time; two never acknowledged, with their deadline passed by "now".
     assert (figures.acknowledged_on_time.on_time, figures.acknowledged_on_time.due) == (3, 5)
     assert (figures.answered_on_time.on_time, figures.answered_on_time.due) == (2, 5)
@@ -194,3 +200,50 @@ def test_a_division_reviewer_exports_and_analyses_only_their_divisions(app: Fast
     assert ours in exported and theirs not in exported
     html = client.get("/staff/analytics").text
     assert "Cases received</dt><dd>1</dd>" in html
+
+
+@pytest.mark.parametrize("days, shown", [
+    (None, "—"), (0.0, "under a minute"), (5 / 1440, "5 minutes"), (1 / 1440, "1 minute"), (1 / 24, "1 hour"),
+    (5.5 / 24, "5.5 hours"), (23.99 / 24, "1 day"), (1.0, "1 day"), (3.25, "3.2 days"), (16.6667, "16.7 days"),
+])
+def test_durations_are_shown_in_minutes_hours_or_days(days: float | None, shown: str) -> None:
+    assert duration(days) == shown
+
+
+def test_places_are_removed_before_themes_are_counted() -> None:
+    assert redact_places("Pothole on Elm Street again, near Spadina", "Elm Street") == \
+        "Pothole on [place] again, near [place]"
+    assert redact_places("at the corner of queen and spadina, my street is dark") == \
+        "at the [place], my street is dark"
+    assert redact_places("garbage on bloor st not picked up", None) == "garbage on [place] not picked up"
+    # The words of the place the resident gave go wherever they are.
+    assert redact_places("the oak by the school is down", "12 Oak Ave near the school") == \
+        "the [place] by the [place] is down"
+    selection = [
+        (f"r{i}", text, place) for i, (text, place) in enumerate([
+            ("Pothole on Elm Street again", "Elm Street"),
+            ("pothole on elm st is huge", "elm st near Oak"),
+            ("huge pothole at the corner of Queen and Spadina", "Queen and Spadina"),
+            ("pothole near Spadina on Queen St W, huge", "Queen St W"),
+            ("pothole by the Riverdale Library, queen st", "the Riverdale Library"),
+            ("riverdale pothole", "Riverdale"),
+        ])
+    ]
+    found = themes.key_themes([(resident, redact_places(text, place)) for resident, text, place in selection])
+    terms = [theme.term for theme in found]
+    assert "pothole" in terms and "huge" in terms
+    for place in ("elm", "street", "queen", "spadina", "riverdale", "library", "corner", "oak"):
+        assert not any(place in term.split() for term in terms), (place, terms)
+
+
+def test_the_analytics_page_leaves_places_out_of_the_themes(app: FastAPI) -> None:
+    client, _ = signed_in(app, Role.AGENT)
+    for i, (text, place) in enumerate([("Green bin missed on Elm Street", "Elm Street"),
+                                       ("green bin missed again, Elm St", "Elm St"),
+                                       ("the green bin on Elm was missed", "15 Elm Street")]):
+        new_case(client, division="SWMS", description=text, location=place, sender_id=f"p{i}")
+    html = client.get("/staff/analytics").text
+    themes_table = html.split("<caption>Key themes</caption>")[1].split("</table>")[0]
+    assert '<th scope="row">green bin</th>' in themes_table
+    assert "elm" not in themes_table.lower() and "street" not in themes_table.lower()
+    assert "places (street names, intersections, named places and the place each resident gave) are removed" in html

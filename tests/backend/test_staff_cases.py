@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
-from backend_testing import both_databases
+from backend_testing import STAFF, both_databases
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, update
@@ -18,6 +19,7 @@ from staff_testing import (  # noqa: F401  (the underscored names are autouse fi
     make_user,
     new_case,
     post_form,
+    post_refused,
     set_created_at,
     signed_in,
 )
@@ -29,6 +31,7 @@ from backend.cases.models import Case, CaseUpdate
 from backend.database.types import utcnow
 from backend.staff.permissions import Role
 from backend.transcripts.tables import events
+from backend.web.case_details import resolve_day
 
 ROW = re.compile(r'<th scope="row"><a href="/staff/cases/([A-Z]-[A-Z0-9]{7})">')
 
@@ -188,7 +191,7 @@ def test_the_case_page_shows_every_field_and_the_whole_conversation(app: FastAPI
     html = client.get(f"/staff/cases/{reference}").text
     for expected in ("Complaint " + reference, "45 Elm Street", "Solid Waste Management Services",
                      "Missed collection", "Web chat (REST)", "conv-page", "pick it up today", "photo-1.jpg",
-                     "Not recorded yet", "Nobody yet", "Method: email; Consent: Yes"):
+                     "Not recorded yet", "Nobody yet", "Method: Email; Agreed to be contacted: Yes"):
         assert expected in html, expected
     turns = re.findall(r'<li class="turn turn-(resident|bot)">.*?<p class="resident-text">(.*?)</p>', html, re.S)
     assert turns == [
@@ -231,8 +234,8 @@ def test_a_complaint_from_acknowledgement_to_closing(app: FastAPI, engine: Engin
     case = load(engine, reference)
     assert case.status is CaseStatus.ACKNOWLEDGED and case.acknowledged_at is not None
     assert case.due_at == case.respond_due_at  # the next deadline is now the response
-    refused = post_form(client, f"{path}/acknowledge", {})
-    assert refused.status_code == 409 and "already acknowledged" in refused.text
+    refused = post_refused(client, f"{path}/acknowledge", {})
+    assert "already acknowledged" in refused.text
 
     assert post_form(client, f"{path}/assign", {"assignee": str(agent.id)}).status_code == 303
     assert load(engine, reference).status is CaseStatus.IN_PROGRESS
@@ -243,8 +246,8 @@ def test_a_complaint_from_acknowledgement_to_closing(app: FastAPI, engine: Engin
     case = load(engine, reference)
     assert (case.division, case.service_code) == ("SWMS", "SWMS-MISSED-PICKUP")
     assert case.respond_due_at == levels.add_working_days(case.created_at, 7)
-    mismatch = post_form(client, f"{path}/reassign", {"division": "TW", "category": "TS-POTHOLE"})
-    assert mismatch.status_code == 409 and "belongs to Transportation Services" in mismatch.text
+    mismatch = post_refused(client, f"{path}/reassign", {"division": "TW", "category": "TS-POTHOLE"})
+    assert "belongs to Transportation Services" in mismatch.text
 
     assert post_form(client, f"{path}/note", {"text": "Route 12 was short-staffed"}).status_code == 303
     assert post_form(client, f"{path}/action", {"action_kind": "corrective_action",
@@ -253,15 +256,15 @@ def test_a_complaint_from_acknowledgement_to_closing(app: FastAPI, engine: Engin
                                                 "text": "Added a spare crew on Mondays"}).status_code == 303
 
     # Closing a complaint without a recorded contact is refused, with the reason, and changes nothing.
-    refused = post_form(client, f"{path}/close", {"text": "done"})
-    assert refused.status_code == 409
+    refused = post_refused(client, f"{path}/close", {"text": "done"})
+    assert refused.status_code == 200
     assert "only be closed after contact with the resident is recorded" in refused.text
     assert load(engine, reference).status is CaseStatus.IN_PROGRESS
 
     local_now = utcnow().astimezone(levels.zone).strftime("%Y-%m-%dT%H:%M")
     future = (utcnow() + timedelta(days=2)).astimezone(levels.zone).strftime("%Y-%m-%dT%H:%M")
-    early = post_form(client, f"{path}/contact", {"method": "phone", "contacted_at": future, "summary": "x"})
-    assert early.status_code == 409 and "in the future" in early.text
+    early = post_refused(client, f"{path}/contact", {"method": "phone", "contacted_at": future, "summary": "x"})
+    assert "in the future" in early.text
     assert post_form(client, f"{path}/contact", {"method": "phone", "contacted_at": local_now,
                                                  "summary": "Explained the missed pickup"}).status_code == 303
     assert post_form(client, f"{path}/close", {"text": "Resident satisfied"}).status_code == 303
@@ -310,8 +313,8 @@ def test_a_complaint_is_resolved_only_after_a_recorded_contact(app: FastAPI, eng
     assert "can be resolved only after contact with the resident is recorded. Now: not recorded yet" in \
         client.get(path).text
     # Refused with the reason and what to do, the summary kept in the form, and nothing changed or audited.
-    refused = post_form(client, f"{path}/resolve", {"summary": "Sent a crew"})
-    assert refused.status_code == 409
+    refused = post_refused(client, f"{path}/resolve", {"summary": "Sent a crew"})
+    assert refused.status_code == 200
     assert "A complaint can only be resolved after contact with the resident is recorded." in refused.text
     assert "then resolve it." in refused.text and "Sent a crew" in refused.text
     assert load(engine, reference).status is CaseStatus.NEW
@@ -337,8 +340,8 @@ def test_reclassifying_is_recorded_and_moves_the_deadlines(tmp_path: object, mak
     app = make_app(service_levels_path=path_)  # type: ignore[operator]
     client, _ = signed_in(app, Role.AGENT)
     reference = new_case(client, kind="complaint", division="TS")
-    missing = post_form(client, f"/staff/cases/{reference}/reclassify", {"kind": "service_request"})
-    assert missing.status_code == 409 and "Please write why the kind changes" in missing.text
+    missing = post_refused(client, f"/staff/cases/{reference}/reclassify", {"kind": "service_request"})
+    assert "Please write why the kind changes" in missing.text
     response = post_form(client, f"/staff/cases/{reference}/reclassify",
                          {"kind": "service_request", "reason": "A first report of a pothole"})
     assert response.status_code == 303
@@ -363,17 +366,17 @@ def test_escalation_needs_a_different_handler_and_restarts_the_clock_at_stage_2(
     reference = new_case(client, kind="complaint", division="TW")
     path = f"/staff/cases/{reference}"
     assert post_form(client, f"{path}/assign", {"assignee": str(agent.id)}).status_code == 303
-    same = post_form(client, f"{path}/escalate", {"handler": str(agent.id), "reason": "Resident unhappy"})
-    assert same.status_code == 409 and "different handler" in same.text
-    blind = post_form(client, f"{path}/escalate", {"handler": str(reviewer_elsewhere.id), "reason": "x"})
-    assert blind.status_code == 409 and "could not see this case" in blind.text
+    same = post_refused(client, f"{path}/escalate", {"handler": str(agent.id), "reason": "Resident unhappy"})
+    assert "different handler" in same.text
+    blind = post_refused(client, f"{path}/escalate", {"handler": str(reviewer_elsewhere.id), "reason": "x"})
+    assert "could not see this case" in blind.text
     assert post_form(client, f"{path}/escalate", {"handler": str(supervisor.id),
                                                   "reason": "Resident unhappy"}).status_code == 303
     case = load(engine, reference)
     assert (case.stage, case.assignee_id, case.status) == (2, supervisor.id, CaseStatus.IN_PROGRESS)
     assert case.respond_due_at == app.state.service_levels.add_working_days(case.escalated_at, 20)
-    again = post_form(client, f"{path}/escalate", {"handler": str(agent.id), "reason": "x"})
-    assert again.status_code == 409
+    again = post_refused(client, f"{path}/escalate", {"handler": str(agent.id), "reason": "x"})
+    assert again.status_code == 200
     assert history(engine, reference)[-3:] == [
         ("escalation", "1", "2", "Resident unhappy"),
         ("assignment", "Agent", "Sue Supervisor", None),
@@ -395,8 +398,8 @@ def test_compliments_are_forwarded_to_the_named_team(app: FastAPI, engine: Engin
                      {"team": "Elm St road crew", "text": "Well done!"}).status_code == 303
     assert history(engine, compliment) == [("forward", None, "Elm St road crew", "Well done!")]
     assert "Forwarded to Elm St road crew" in client.get(f"/staff/cases/{compliment}").text
-    refused = post_form(client, f"/staff/cases/{complaint}/forward", {"team": "Crew"})
-    assert refused.status_code == 409 and "Only compliments" in refused.text
+    refused = post_refused(client, f"/staff/cases/{complaint}/forward", {"team": "Crew"})
+    assert "Only compliments" in refused.text
 
 
 def test_actions_on_a_closed_case_ask_to_reopen_first(app: FastAPI) -> None:
@@ -404,8 +407,8 @@ def test_actions_on_a_closed_case_ask_to_reopen_first(app: FastAPI) -> None:
     reference = new_case(client, kind="service_request")
     assert post_form(client, f"/staff/cases/{reference}/close", {}).status_code == 303
     for action, data in (("resolve", {"summary": "x"}), ("assign", {"assignee": ""})):
-        response = post_form(client, f"/staff/cases/{reference}/{action}", data)
-        assert response.status_code == 409 and "reopen it before" in response.text
+        response = post_refused(client, f"/staff/cases/{reference}/{action}", data)
+        assert "reopen it before" in response.text
 
 
 def test_unknown_cases_and_actions_are_404(app: FastAPI) -> None:
@@ -419,9 +422,9 @@ def test_unknown_cases_and_actions_are_404(app: FastAPI) -> None:
 def test_a_failed_action_keeps_what_was_typed(app: FastAPI) -> None:
     client, _ = signed_in(app, Role.AGENT)
     reference = new_case(client, kind="complaint")
-    response = post_form(client, f"/staff/cases/{reference}/contact",
+    response = post_refused(client, f"/staff/cases/{reference}/contact",
                          {"method": "email", "contacted_at": "not a time", "summary": "Sent the details"})
-    assert response.status_code == 409
+    assert response.status_code == 200
     assert "Give the date and time of the contact." in response.text
     assert ">Sent the details</textarea>" in response.text
     assert re.search(r"<details open>\s*<summary>Record contact with the resident</summary>", response.text)
@@ -431,5 +434,115 @@ def test_a_failed_action_keeps_what_was_typed(app: FastAPI) -> None:
 def test_notes_must_be_reasonable(app: FastAPI, field: str, value: str) -> None:
     client, _ = signed_in(app, Role.AGENT)
     reference = new_case(client)
-    response = post_form(client, f"/staff/cases/{reference}/note", {field: value})
-    assert response.status_code == 409
+    response = post_refused(client, f"/staff/cases/{reference}/note", {field: value})
+    assert response.status_code == 200
+
+
+def test_the_case_page_shows_answers_in_words_and_the_date_a_relative_day_meant(app: FastAPI, engine: Engine) -> None:
+    client, _ = signed_in(app, Role.AGENT)
+    reference = new_case(client, kind="service_request", division="TS", service_code="TS-POTHOLE", channel="sms",
+                         details={"when": "yesterday evening", "service_attributes": {"lane_position": "curb_lane"},
+                                  "contact": {"method": "channel", "consent": True}})
+    set_created_at(engine, reference, datetime(2026, 3, 4, 15, 0, tzinfo=timezone.utc))  # Wed 4 Mar in Toronto
+    html = client.get(f"/staff/cases/{reference}").text
+    facts = dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", html.split("<h3>Other answers</h3>")[1], re.S))
+    assert facts["Lane position"] == "Curb lane"
+    assert facts["How to reach them"] == "Method: Reply on the channel they used (SMS); Agreed to be contacted: Yes"
+    assert facts["When"] == ('yesterday evening <span class="meant">(<time datetime="2026-03-03">Tue 3 Mar 2026'
+                             '</time>)</span>')
+    for code in ("curb_lane", "lane_position", "Method: channel", "service_attributes"):
+        assert code not in html, code
+
+
+def test_an_answer_that_is_not_a_relative_day_is_shown_as_given(app: FastAPI) -> None:
+    client, _ = signed_in(app, Role.AGENT)
+    reference = new_case(client, details={"when": "<b>around Easter</b>"})
+    html = client.get(f"/staff/cases/{reference}").text
+    assert "<dt>When</dt><dd>&lt;b&gt;around Easter&lt;/b&gt;</dd>" in html
+
+
+@pytest.mark.parametrize("said, meant", [
+    ("today", "2026-03-04"), ("this morning around 7", "2026-03-04"), ("Yesterday", "2026-03-03"),
+    ("last night", "2026-03-03"), ("the day before yesterday", "2026-03-02"), ("3 days ago", "2026-03-01"),
+    ("two days ago", "2026-03-02"), ("a week ago", "2026-02-25"), ("last Monday", "2026-03-02"),
+    ("last Wednesday", "2026-02-25"), ("since last friday", "2026-02-27"), ("on Sunday", "2026-03-01"),
+    ("in the spring", None), ("every day", None), ("", None),
+])
+def test_simple_relative_days_are_resolved_against_the_day_the_case_came(said: str, meant: str | None) -> None:
+    received = datetime(2026, 3, 5, 2, 30, tzinfo=timezone.utc)  # still Wed 4 Mar in Toronto
+    found = resolve_day(said, received, ZoneInfo("America/Toronto"))
+    assert (found.isoformat() if found else None) == meant
+
+
+@both_databases
+def test_the_transcript_shows_the_button_the_resident_pressed(app: FastAPI, engine: Engine) -> None:
+    client, _ = signed_in(app, Role.AGENT)
+    reference = new_case(client, sender_id="conv-buttons")
+    t = load(engine, reference).created_at.timestamp()
+    events.create(engine, checkfirst=True)
+    talk = Conversation(engine, "conv-buttons")
+    talk.session_start(t - 60)
+    talk.user(t - 50, "pothole on Elm", "service_request", 0.9)
+    talk._add("bot", t - 40, {"text": "Is that right?", "data": {"buttons": [
+        {"title": "Yes, send it", "payload": "yes"}, {"title": "Change something", "payload": "no"},
+        {"title": "<i>odd</i>", "payload": "odd"}, {"title": 5, "payload": "bad"}]}})
+    talk.user(t - 30, "no", "deny", 0.99)
+    talk.user(t - 20, "yes", "affirm", 0.99)  # typed, with no buttons offered since the last turn
+    talk._add("bot", t - 10, {"text": "Which one?", "data": {"buttons": [{"title": "<i>odd</i>", "payload": "odd"}]}})
+    talk.user(t - 5, "odd", "inform", 0.5)
+    html = client.get(f"/staff/cases/{reference}").text
+    turns = re.findall(r'<li class="turn turn-resident">.*?<p class="resident-text">(.*?)</p>\s*(<p class="hint '
+                       r'pressed">.*?</p>)?', html, re.S)
+    assert turns == [
+        ("pothole on Elm", ""),
+        ("Change something", '<p class="hint pressed">Pressed a button; the assistant received <code>no</code></p>'),
+        ("yes", ""),
+        ("&lt;i&gt;odd&lt;/i&gt;",
+         '<p class="hint pressed">Pressed a button; the assistant received <code>odd</code></p>'),
+    ]
+    transcript = client.get(f"/api/cases/{reference}", headers=STAFF).json()["transcript"]
+    assert [turn["button_title"] for turn in transcript if turn["role"] == "resident"] == [
+        None, "Change something", None, "<i>odd</i>"]
+    assert transcript[1]["buttons"][:2] == [{"title": "Yes, send it", "payload": "yes"},
+                                           {"title": "Change something", "payload": "no"}]
+
+
+@both_databases
+def test_only_complaints_are_escalated_and_service_requests_are_not_offered_it(app: FastAPI, engine: Engine) -> None:
+    client, _ = signed_in(app, Role.SUPERVISOR)
+    other = make_user(app, Role.AGENT, email="other@city.example", name="Oli Other")
+    request = new_case(client, kind="service_request", division="TS")
+    complaint = new_case(client, kind="complaint", division="TS")
+    assert "Escalate to stage 2" not in client.get(f"/staff/cases/{request}").text
+    assert "Escalate to stage 2" in client.get(f"/staff/cases/{complaint}").text
+    refused = post_refused(client, f"/staff/cases/{request}/escalate", {"handler": str(other.id), "reason": "Loud"},
+                           page=f"/staff/cases/{complaint}")
+    assert "Only complaints have a stage 2" in refused.text
+    assert load(engine, request).stage == 1
+
+
+def test_a_refused_action_redirects_and_its_message_is_shown_once_on_its_own_case(app: FastAPI) -> None:
+    client, _ = signed_in(app, Role.AGENT)
+    reference = new_case(client, kind="complaint")
+    elsewhere = new_case(client, kind="complaint")
+    refused = post_refused(client, f"/staff/cases/{reference}/close", {"text": "Sorted <b>out</b>"})
+    assert "only be closed after contact" in refused.text
+    assert ">Sorted &lt;b&gt;out&lt;/b&gt;</textarea>" in refused.text  # kept, as text
+    assert re.search(r"<details open>\s*<summary>Close</summary>", refused.text)
+    again = client.get(f"/staff/cases/{reference}?refused=close")
+    assert again.status_code == 200 and 'role="alert"' not in again.text  # read once: a reload shows the case
+    # A refusal cookie is only believed for its own case and session.
+    post_form(client, f"/staff/cases/{reference}/close", {"text": "x"})
+    assert 'role="alert"' not in client.get(f"/staff/cases/{elsewhere}?refused=close").text
+    other, _ = signed_in(app, Role.AGENT, email="other@city.example")
+    response = post_form(client, f"/staff/cases/{reference}/close", {"text": "y"})
+    other.cookies.set("staff_refused", response.cookies["staff_refused"])
+    assert 'role="alert"' not in other.get(f"/staff/cases/{reference}?refused=close").text
+
+
+def test_a_refusal_with_very_long_typing_still_says_why(app: FastAPI) -> None:
+    client, _ = signed_in(app, Role.AGENT)
+    reference = new_case(client, kind="complaint")
+    noise = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(4000))  # text that barely compresses
+    refused = post_refused(client, f"/staff/cases/{reference}/close", {"text": noise})
+    assert "only be closed after contact" in refused.text and "type it again" in refused.text
