@@ -99,12 +99,21 @@ def render(request: Request, template: str, context: dict[str, Any], *, status_c
     def when(moment: datetime | None, with_time: bool = True) -> str:
         return local_time(moment, zone, with_time=with_time)
 
+    def short_when(moment: datetime | None, with_time: bool = True) -> str:
+        """Return `moment` briefly, for lists: ``24 Nov 14:05`` (the year only when it is not this year's)."""
+        if moment is None:
+            return ""
+        local = moment.astimezone(zone)
+        this_year = datetime.now(zone).year
+        text = f"{local.day} {local:%b}" + ("" if local.year == this_year else f" {local.year}")
+        return f"{text} {local:%H:%M}" if with_time else text
+
     def day(value: date | None) -> str:
         return f"{value:%a} {value.day} {value:%b %Y}" if value else ""
 
     page = _environment.get_template(template).render(
         {
-            "request": request, "when": when, "day": day, "staff": None, "section": "",
+            "request": request, "when": when, "short_when": short_when, "day": day, "staff": None, "section": "",
             "catalog": request.app.state.catalog, **context,
         }
     )

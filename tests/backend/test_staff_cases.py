@@ -546,3 +546,17 @@ def test_a_refusal_with_very_long_typing_still_says_why(app: FastAPI) -> None:
     noise = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(4000))  # text that barely compresses
     refused = post_refused(client, f"/staff/cases/{reference}/close", {"text": noise})
     assert "only be closed after contact" in refused.text and "type it again" in refused.text
+
+
+def test_the_list_keeps_its_main_filters_in_one_row_and_the_others_folded(app: FastAPI) -> None:
+    client, _ = signed_in(app, Role.AGENT)
+    new_case(client, division="TS", description="word " * 100)
+    page = client.get("/staff/cases").text
+    row = page.split('<div class="filter-row">')[1].split("</div>")[0]
+    assert re.findall(r'<label for="(f-[a-z]+)">', row) == ["f-q", "f-kind", "f-status", "f-overdue"]
+    assert re.search(r'<details class="more-filters">\s*<summary>More filters</summary>', page)
+    used = client.get("/staff/cases?division=TS&channel=rest").text
+    assert re.search(r'<details class="more-filters" open>\s*<summary>More filters \(2 in use\)</summary>', used)
+    # The whole of a long description is in the cell's title; the cell shows its start.
+    assert re.search(r'<td class="c-words" title="(word ){50,}[^"]*…">(word ){20,}[^<]*…</td>', page)
+    assert '<time datetime="' in page.split("<tbody>")[1]
