@@ -82,10 +82,15 @@
   var input = el("input", { id: ids + "-input", type: "text", maxlength: String(MAX_CHARS), autocomplete: "off",
                             "aria-describedby": ids + "-hint", enterkeyhint: "send" });
   var send = el("button", { type: "submit", "class": "intake-chat__button", text: "Send" });
+  // Quick answers come after the message box and its Send button, in reading and tab order alike.
+  var choicesBox = el("div", { "class": "intake-chat__choices", role: "group", "aria-label": "Quick answers",
+                               hidden: "" });
+  var hint = el("p", { id: ids + "-hint", "class": "intake-chat__hint", text: "Press Enter to send." });
   var form = el("form", { "class": "intake-chat__form", novalidate: "" }, [
     el("label", { "for": ids + "-input", text: "Your message" }),
     el("div", { "class": "intake-chat__row" }, [input, send]),
-    el("p", { id: ids + "-hint", "class": "intake-chat__hint", text: "Press Enter to send." })
+    hint,
+    choicesBox
   ]);
   var referenceInput = el("input", { id: ids + "-reference", type: "text", readonly: "", "class": "intake-chat__ref" });
   var copy = el("button", { type: "button", "class": "intake-chat__button intake-chat__button--quiet",
@@ -100,13 +105,21 @@
                               "aria-pressed": "false", text: "Larger text" });
   var restart = el("button", { type: "button", "class": "intake-chat__button intake-chat__button--quiet",
                                text: "Start a new conversation" });
+  // Starting again forgets the conversation and its reference in this browser, so it asks first.
+  var confirmText = el("p", { id: ids + "-confirm", "class": "intake-chat__confirm-text", tabindex: "-1" });
+  var confirmYes = el("button", { type: "button", "class": "intake-chat__button",
+                                  text: "Yes, start a new conversation" });
+  var confirmNo = el("button", { type: "button", "class": "intake-chat__button intake-chat__button--quiet",
+                                 text: "Keep this conversation" });
+  var confirmBox = el("div", { "class": "intake-chat__confirm", role: "group", "aria-labelledby": ids + "-confirm",
+                               hidden: "" }, [confirmText, el("div", { "class": "intake-chat__row" }, [confirmYes, confirmNo])]);
   var heading = el("h2", { id: ids + "-title", "class": "intake-chat__title", text: title });
   var header = el("div", { "class": "intake-chat__header" }, [heading, larger]);
   var panel = el("section", { "class": "intake-chat__panel", id: ids + "-panel", "aria-labelledby": ids + "-title" }, [
     header,
     el("p", { "class": "intake-chat__notice", text: "If anyone is in danger, call 911." }),
     log, status, referenceBox, form,
-    el("div", { "class": "intake-chat__footer" }, [restart])
+    el("div", { "class": "intake-chat__footer" }, [restart, confirmBox])
   ]);
   var root;
   var launcher = null;
@@ -124,6 +137,16 @@
   root.hidden = true; // shown once its styles are in, so it never flashes unstyled (or if they fail, unstyled)
 
   // ---- Showing messages -------------------------------------------------------------------------------------
+  // The newest message is what matters: the log always opens and stays scrolled to its end (without animating
+  // when it first appears).
+  function scrollToEnd(instant) {
+    if (instant && log.scrollTo) {
+      log.scrollTo({ top: log.scrollHeight, behavior: "instant" });
+    } else {
+      log.scrollTop = log.scrollHeight;
+    }
+  }
+
   function showMessage(message, withChoices) {
     var bot = message.who === "bot";
     var item = el("div", { "class": "intake-chat__msg intake-chat__msg--" + (bot ? "bot" : "resident") }, [
@@ -132,22 +155,26 @@
     item.appendChild(document.createTextNode(" " + message.text)); // text, never HTML
     log.appendChild(item);
     if (withChoices && message.buttons && message.buttons.length) {
-      var choices = el("div", { "class": "intake-chat__choices", role: "group", "aria-label": "Quick answers" });
+      clearChoices();
       message.buttons.forEach(function (button) {
         var choice = el("button", { type: "button", "class": "intake-chat__button intake-chat__button--quiet",
                                     text: button.title });
-        choice.addEventListener("click", function () { submit(button.title, button.payload); });
-        choices.appendChild(choice);
+        choice.addEventListener("click", function () {
+          submit(button.title, button.payload);
+          input.focus(); // the pressed button is gone: focus goes back to the message box, not to the page
+        });
+        choicesBox.appendChild(choice);
       });
-      log.appendChild(choices);
+      choicesBox.hidden = false;
+      hint.textContent = "Press Enter to send, or choose a quick answer below.";
     }
-    log.scrollTop = log.scrollHeight;
+    scrollToEnd(false);
   }
 
   function clearChoices() {
-    Array.prototype.forEach.call(log.querySelectorAll(".intake-chat__choices"), function (group) {
-      group.parentNode.removeChild(group);
-    });
+    choicesBox.textContent = "";
+    choicesBox.hidden = true;
+    hint.textContent = "Press Enter to send.";
   }
 
   function showReference() {
@@ -157,6 +184,7 @@
 
   function renderAll() {
     log.textContent = "";
+    clearChoices();
     if (state.messages.length === 0) { state.messages.push({ who: "bot", text: GREETING }); }
     state.messages.forEach(function (message, index) {
       showMessage(message, index === state.messages.length - 1);
@@ -264,7 +292,29 @@
     applyTextSize();
   });
 
+  function hideConfirm() {
+    confirmBox.hidden = true;
+    restart.hidden = false;
+  }
+
   restart.addEventListener("click", function () {
+    var said = state.messages.some(function (message) { return message.who === "resident"; });
+    if (!said && !state.reference) { startAgain(); return; }
+    confirmText.textContent = state.reference
+      ? "Start a new conversation? This one and your reference number " + state.reference +
+        " will no longer be shown here, so note the number first."
+      : "Start a new conversation? This one will no longer be shown here.";
+    restart.hidden = true;
+    confirmBox.hidden = false;
+    confirmText.focus();
+  });
+  confirmNo.addEventListener("click", function () { hideConfirm(); restart.focus(); });
+  confirmYes.addEventListener("click", function () { hideConfirm(); startAgain(); });
+  confirmBox.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { event.preventDefault(); event.stopPropagation(); hideConfirm(); restart.focus(); }
+  });
+
+  function startAgain() {
     var keep = { large: state.large, open: state.open };
     state = freshState();
     state.large = keep.large;
@@ -274,7 +324,7 @@
     renderAll();
     status.textContent = "A new conversation has started.";
     input.focus();
-  });
+  }
 
   // ---- The floating panel: opens and closes, never traps focus ----------------------------------------------
   function setOpen(open, moveFocus) {
@@ -285,7 +335,7 @@
     launcher.setAttribute("aria-expanded", open ? "true" : "false");
     launcher.hidden = open;
     if (moveFocus) { (open ? input : launcher).focus(); }
-    if (open) { log.scrollTop = log.scrollHeight; }
+    if (open) { scrollToEnd(true); }
   }
 
   if (floating) {
@@ -303,7 +353,7 @@
   applyTextSize();
   setOpen(!!state.open, false);
 
-  function reveal() { root.hidden = false; }
+  function reveal() { root.hidden = false; scrollToEnd(true); }
   stylesheet.addEventListener("load", reveal);
   stylesheet.addEventListener("error", reveal);
   function mount() {

@@ -5,6 +5,7 @@ Everything the resident does here is done with the keyboard only. Screenshots go
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Iterator, List
 
@@ -12,6 +13,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from channel_live import artefact_path, converse, get_case
 from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 CHROMIUM = os.environ.get("INTAKE_CHROMIUM", "/usr/bin/chromium")
 DESKTOP = {"width": 1280, "height": 800}
@@ -122,6 +124,9 @@ def test_a_keyboard_only_conversation_on_the_demo_page_ends_with_a_reference_to_
     page.wait_for_selector(".intake-chat:not([hidden])")
     assert bot_texts(page) == shown
     assert page.input_value(".intake-chat__ref") == reference
+    # ... and the log opens at its newest message, not at the greeting.
+    assert page.evaluate("""() => { const log = document.querySelector('.intake-chat__log');
+        return log.scrollTop + log.clientHeight >= log.scrollHeight - 2; }""")
     page.context.close()
 
 
@@ -195,4 +200,134 @@ def test_the_resident_can_choose_larger_text_and_it_is_remembered(browser, stack
     page.wait_for_selector(".intake-chat:not([hidden])")
     assert size() >= 1.2 * normal
     page.screenshot(path=str(artefact_path("web-demo-larger-text.png")))
+    page.context.close()
+
+
+# A page of the city's site whose widget talks to a stand-in assistant on the same address (routed by the test), so
+# that what the assistant answers is known: buttons, a reference number, long replies.
+STAND_IN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Report a problem</title></head>
+<body><main><h1>Report a problem</h1><div id="chat"></div></main>
+<script src="/static/widget.js" data-container="chat" data-rasa-url="{base}/stand-in" defer></script></body></html>"""
+
+
+class StandInAssistant:
+    """Answers the widget's web chat calls with the next reply in a list, and remembers what was sent."""
+
+    def __init__(self, page: Page, stack, replies: List[list]) -> None:
+        self.replies = list(replies)
+        self.sent: List[str] = []
+        base = stack.backend_url
+        page.route(f"{base}/report.html", lambda route: route.fulfill(
+            content_type="text/html", body=STAND_IN_PAGE.format(base=base)))
+        page.route(f"{base}/stand-in/webhooks/web/pending", lambda route: route.fulfill(json=[]))
+        page.route(f"{base}/stand-in/webhooks/web/webhook", self._answer)
+        self.url = f"{base}/report.html"
+
+    def _answer(self, route) -> None:
+        self.sent.append(json.loads(route.request.post_data or "{}").get("message"))
+        route.fulfill(json=self.replies.pop(0) if self.replies else [{"text": "Thanks."}])
+
+
+def open_stand_in_page(page: Page, assistant: StandInAssistant) -> None:
+    page.goto(assistant.url)
+    page.wait_for_selector(".intake-chat:not([hidden])")
+
+
+def at_the_end(page: Page) -> bool:
+    """Return True when the log overflows and is scrolled to its end (within 3 s: a new message scrolls smoothly)."""
+    try:
+        page.wait_for_function("""() => { const log = document.querySelector('.intake-chat__log');
+            return log.scrollHeight > log.clientHeight + 50
+                && log.scrollTop + log.clientHeight >= log.scrollHeight - 2; }""", timeout=3000)
+    except PlaywrightTimeout:
+        return False
+    return True
+
+
+def test_quick_answers_come_after_the_message_box_and_focus_returns_to_it(browser, stack):
+    page = new_page(browser, stack)
+    assistant = StandInAssistant(page, stack, [[{"text": "So it is a pothole on Elm St. Is that right?", "buttons": [
+        {"title": "Yes, send it", "payload": "yes"}, {"title": "Change something", "payload": "no"}]}]])
+    open_stand_in_page(page, assistant)
+    tab_to(page, lambda e: e["tag"] == "INPUT")
+    say(page, "pothole on Elm St")
+    assert page.text_content(".intake-chat__hint") == "Press Enter to send, or choose a quick answer below."
+    # From the message box: Send, then the quick answers.
+    assert tab_to(page, lambda e: e["inWidget"], limit=1)["text"] == "Send"
+    assert tab_to(page, lambda e: e["inWidget"], limit=1)["text"] == "Yes, send it"
+    assert tab_to(page, lambda e: e["inWidget"], limit=1)["text"] == "Change something"
+    assert serious_violations(page) == []
+    page.screenshot(path=str(artefact_path("web-widget-quick-answers.png")))
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelector('.intake-chat__status').textContent === ''")
+    assert assistant.sent == ["pothole on Elm St", "no"]  # the payload goes to the assistant ...
+    said = page.eval_on_selector_all(".intake-chat__msg--resident", "els => els.map(e => e.textContent)")
+    assert said[-1] == "You: Change something"  # ... and the resident sees what they chose
+    assert focused(page)["tag"] == "INPUT"  # not the page: the pressed button is gone
+    assert page.is_hidden(".intake-chat__choices")
+    page.context.close()
+
+
+def test_after_a_reload_the_conversation_opens_at_its_newest_message(browser, stack):
+    page = new_page(browser, stack)
+    long_reply = [{"text": "Thanks. " + "Here is what happens next, step by step. " * 6}]
+    assistant = StandInAssistant(page, stack, [long_reply] * 5 + [[{"text": "What is the address?"}]])
+    open_stand_in_page(page, assistant)
+    tab_to(page, lambda e: e["tag"] == "INPUT")
+    for i in range(6):
+        say(page, f"message {i}")
+    assert at_the_end(page)
+    page.reload()
+    page.wait_for_selector(".intake-chat:not([hidden])")
+    assert at_the_end(page)  # the current question, not the greeting
+    assert bot_texts(page)[-1] == "What is the address?"
+    box = page.locator(".intake-chat__msg--bot").last.bounding_box()
+    log = page.locator(".intake-chat__log").bounding_box()
+    assert box and log and box["y"] + box["height"] <= log["y"] + log["height"] + 1
+    page.screenshot(path=str(artefact_path("web-widget-after-reload.png")))
+    page.context.close()
+
+
+def test_starting_a_new_conversation_asks_first_and_names_the_reference(browser, stack):
+    page = new_page(browser, stack)
+    assistant = StandInAssistant(page, stack, [[{"text": "Thanks. Your reference number is S-4F7KQ2X."}]])
+    open_stand_in_page(page, assistant)
+    tab_to(page, lambda e: e["tag"] == "INPUT")
+    say(page, "pothole on Elm St")
+    assert page.input_value(".intake-chat__ref") == "S-4F7KQ2X"
+
+    tab_to(page, lambda e: e["text"] == "Start a new conversation")
+    page.keyboard.press("Enter")
+    question = page.locator(".intake-chat__confirm-text")
+    assert "S-4F7KQ2X" in question.text_content() and "note the number first" in question.text_content()
+    assert focused(page)["cls"] == "intake-chat__confirm-text"
+    assert serious_violations(page) == []
+    page.screenshot(path=str(artefact_path("web-widget-start-again.png")))
+    # Keeping it changes nothing and gives focus back.
+    tab_to(page, lambda e: e["text"] == "Keep this conversation", limit=3)
+    page.keyboard.press("Enter")
+    assert focused(page)["text"] == "Start a new conversation"
+    assert page.input_value(".intake-chat__ref") == "S-4F7KQ2X" and page.is_hidden(".intake-chat__confirm")
+    # Escape keeps it too; saying yes starts again.
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    assert focused(page)["text"] == "Start a new conversation" and page.is_hidden(".intake-chat__confirm")
+    page.keyboard.press("Enter")
+    tab_to(page, lambda e: e["text"] == "Yes, start a new conversation", limit=3)
+    page.keyboard.press("Enter")
+    assert page.is_hidden(".intake-chat__reference")
+    assert page.text_content(".intake-chat__status") == "A new conversation has started."
+    assert len(bot_texts(page)) == 1 and focused(page)["tag"] == "INPUT"
+    page.context.close()
+
+
+def test_the_pages_have_a_favicon(browser, stack):
+    page = new_page(browser, stack)
+    for path in ("/", "/staff/sign-in"):
+        page.goto(f"{stack.backend_url}{path}")
+        href = page.get_attribute("link[rel='icon']", "href")
+        assert href, path
+        icon = page.request.get(f"{stack.backend_url}{href}")
+        assert icon.ok and icon.headers["content-type"].startswith("image/svg+xml"), path
     page.context.close()
