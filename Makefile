@@ -53,8 +53,8 @@ bench-nlu: model ## Train our config, a lighter one and Rasa's default from scra
 bench-corrections: model ## Staff reclassify the misread of a 300-message stream; outside-style F1 before and after training on them
 	$(BOT_PY) benchmarks/corrections.py --model "$$(scripts/train.sh)"
 
-bench-conversation: model ## 20 residents at once: answering at once (5 runs) and pausing 3 s, beside a rasa init assistant
-	$(BOT_PY) benchmarks/conversation_load.py --model "$$(scripts/train.sh)" --concurrency 20 --rounds 4 --repeat 5
+bench-conversation: model ## 20 residents at once, answering at once on stock Rasa, all patches, each speed patch left out and a rasa init assistant, taking turns (5 runs each); then pausing 3 s
+	$(BOT_PY) benchmarks/conversation_load.py --model "$$(scripts/train.sh)" --concurrency 20 --rounds 4 --repeat 5 --ablation
 	$(BOT_PY) benchmarks/conversation_load.py --model "$$(scripts/train.sh)" --concurrency 20 --rounds 2 --think 3
 
 bench-registry: envs ## Benchmark the case registry under concurrent writers, on SQLite and PostgreSQL

@@ -15,6 +15,14 @@ with the same number of concurrent conversations and turns.
 Prints turns/s, turn latency p50/p95/p99, errors, cases created and transcripts complete, for both; with `--repeat N`
 each load runs N times on the same servers, the two loads taking turns (this machine's speed varies from minute to
 minute), and the median runs are compared. Exits 1 if any conversation failed or any case lacks its transcript.
+
+With `--ablation` the same intake load runs against the same bot with different sets of the project's patches to
+Rasa and Sanic (serving/patches.py): stock Rasa (INTAKE_STOCK_RASA=1, only the intent guard), all patches, and every
+speed patch left out alone (INTAKE_SPEED_PATCHES_OFF=name). Rasa is restarted for each run (the backend and the
+action server stay up) and the variants take turns, in a rotated order each repeat, so that all meet the machine's
+speed of the same minutes. The summary gives each variant's median turns/s and p95 with their spread over the
+repeats, and each patch's gain: within each repeat, turns/s with all patches over turns/s without it (and p95
+without it over p95 with all), the median over the repeats.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import importlib.util
 import json
 import os
 import random
+import signal
 import socket
 import statistics
 import subprocess
@@ -41,7 +50,10 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT))
 from stack import BOT_BIN, Stack  # noqa: E402
+
+from serving.patches import OFF_VARIABLE, SPEED_PATCHES, STOCK_VARIABLE  # noqa: E402  (imports nothing of Rasa)
 
 BASELINE_DIR = ROOT / "benchmarks" / "baseline_bot"
 REFERENCE_MARK = "reference number is "
@@ -312,7 +324,22 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 300) -> None:
     raise SystemExit(f"{url} not ready after {timeout:.0f} s")
 
 
-def report(result: Result, cases: Optional[Tuple[int, int]] = None) -> Dict[str, Any]:
+def group_cpu_seconds(group: int) -> float:
+    """The CPU time (user and system) used so far by the live processes of a process group (Rasa and its workers).
+    Less swayed by other programs on the machine than turns/s: what a turn costs, not how long it waited."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[2]) == group:  # process group; then utime and stime, in clock ticks
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def report(result: Result, cases: Optional[Tuple[int, int]] = None,
+           extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Print one run's figures and return them."""
     figures = {
         "assistant": result.name,
@@ -329,6 +356,7 @@ def report(result: Result, cases: Optional[Tuple[int, int]] = None) -> Dict[str,
     }
     if cases is not None:
         figures["cases_created"], figures["transcripts_complete"] = cases
+    figures.update(extra or {})
     print(json.dumps(figures), flush=True)
     for conversation in [c for c in result.conversations if c.error][:5]:
         print(f"  error in {conversation.sender}: {conversation.error}", file=sys.stderr)
@@ -345,6 +373,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--repeat", type=int, default=1,
                         help="run each load this many times on the same servers; the median run is compared (1)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the rasa init baseline")
+    parser.add_argument("--ablation", action="store_true",
+                        help="run the intake load on stock Rasa, all patches, and each speed patch left out alone")
+    parser.add_argument("--variants", nargs="*",
+                        help="with --ablation, only these variants ('stock', 'all', 'without <patch>')")
     args = parser.parse_args(argv)
     THINK["seconds"] = args.think
 
@@ -359,6 +391,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         stack.start()
         stack.wait_until_ready()
         url = f"{stack.rasa_url}/webhooks/rest/webhook"
+        if args.ablation:
+            baseline_url = None if args.no_baseline else start_baseline_for(running, var_dir)
+            print(f"==> {args.concurrency} concurrent conversations x {args.rounds} per variant", file=sys.stderr)
+            runs = run_ablation(stack, args, baseline_url)
+            return 0 if all(run["errors"] == 0 and run["transcripts_complete"] == run["conversations"]
+                            for run in runs) else 1
         asyncio.run(warm_up(url, intake=True))
         baseline_url = None if args.no_baseline else start_baseline_for(running, var_dir)
         # The two loads take turns, run after run, so that both meet the machine's speed of the same minutes.
@@ -380,6 +418,117 @@ def main(argv: Optional[List[str]] = None) -> int:
         ratio = ours["turns_per_second"] / speed if speed else float("inf")
         print(json.dumps({"throughput_vs_baseline": round(ratio, 2), "compared": "median runs"}), flush=True)
     return 0 if failed == 0 else 1
+
+
+def ablation_variants(names: Optional[List[str]] = None) -> List[Tuple[str, Dict[str, str]]]:
+    """(name, Rasa's environment) of stock Rasa, all patches, and each speed patch left out alone; or those named."""
+    every = [("stock", {STOCK_VARIABLE: "1", OFF_VARIABLE: ""}), ("all", {STOCK_VARIABLE: "0", OFF_VARIABLE: ""})]
+    every += [(f"without {patch}", {STOCK_VARIABLE: "0", OFF_VARIABLE: patch}) for patch in SPEED_PATCHES]
+    if not names:
+        return every
+    unknown = set(names) - {name for name, _ in every}
+    if unknown:
+        raise SystemExit(f"no such variant: {', '.join(sorted(unknown))}")
+    return [variant for variant in every if variant[0] in names]
+
+
+def restart_rasa(stack: Stack, environ: Dict[str, str], timeout: float = 300) -> None:
+    """Stop the stack's Rasa server and start it again with `environ` added to its environment; return once every
+    worker has loaded the model (each logs "Rasa server is up and running")."""
+    service = stack.service("rasa")
+    if service.process is not None and service.process.poll() is None:
+        os.killpg(service.process.pid, signal.SIGTERM)
+        try:
+            service.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(service.process.pid, signal.SIGKILL)
+            service.process.wait()
+    env = stack.environment()
+    for name in ("INTAKE_LOCK_SQLITE_PATH", "INTAKE_LIMITS_SQLITE_PATH"):  # what the workers share starts empty
+        path = Path(env[name])
+        for leftover in path.parent.glob(f"{path.name}*"):
+            leftover.unlink()
+    log_path = stack.var_dir / "log" / "rasa.log"
+    start = log_path.stat().st_size if log_path.exists() else 0
+    with open(log_path, "ab") as log:
+        service.process = subprocess.Popen(service.command, cwd=ROOT, env={**env, **service.env, **environ},
+                                           stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    workers = int(service.env.get("SANIC_WORKERS", "1"))
+    deadline = time.monotonic() + timeout
+    while True:
+        with open(log_path, "rb") as log:
+            log.seek(start)
+            if log.read().count(b"Rasa server is up and running") >= workers:
+                break
+        if service.process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"Rasa did not start with {environ}:\n{stack.log_tail('rasa')}")
+        time.sleep(0.5)
+    stack.wait_for(["rasa"], timeout)
+
+
+def run_ablation(stack: Stack, args: argparse.Namespace, baseline_url: Optional[str]) -> List[Dict[str, Any]]:
+    """Run the intake load against each variant in turn, `args.repeat` times, in a rotated order each time; and the
+    rasa init baseline's load among them when it runs."""
+    url = f"{stack.rasa_url}/webhooks/rest/webhook"
+    variants: List[Tuple[str, Optional[Dict[str, str]]]] = list(ablation_variants(args.variants))
+    if baseline_url:
+        variants.append(("rasa-init", None))
+    runs: List[Dict[str, Any]] = []
+    turns = 0  # the baseline's conversations have as many turns as the intake's, on average
+    for repeat in range(args.repeat):
+        shift = repeat % len(variants)
+        for name, environ in variants[shift:] + variants[:shift]:
+            print(f"==> repeat {repeat + 1}/{args.repeat}: {name}", file=sys.stderr, flush=True)
+            if environ is None:
+                assert baseline_url is not None
+                result = asyncio.run(run_load(name, baseline_url, args.concurrency, args.rounds, turns=turns or 7))
+                runs.append({**report(result), "variant": name, "repeat": repeat, "transcripts_complete":
+                             len(result.conversations)})
+                continue
+            restart_rasa(stack, environ)
+            asyncio.run(warm_up(url, intake=True))
+            rasa = stack.service("rasa").process
+            assert rasa is not None
+            cpu = group_cpu_seconds(rasa.pid)
+            result = asyncio.run(run_load(name.replace(" ", "-"), url, args.concurrency, args.rounds))
+            cpu = group_cpu_seconds(rasa.pid) - cpu
+            turns = turns or max(1, round(len(result.latencies) / max(1, len(result.conversations))))
+            figures = report(result, check_cases(stack, result),
+                             {"rasa_cpu_ms_per_turn": round(cpu * 1000 / max(1, len(result.latencies)), 2)})
+            runs.append({**figures, "variant": name, "repeat": repeat})
+    summarize_ablation(runs, [name for name, _ in variants])
+    return runs
+
+
+def summarize_ablation(runs: List[Dict[str, Any]], names: List[str]) -> None:
+    """Print each variant's median turns/s, p95 and Rasa's CPU per turn with their range over the repeats, and what
+    each patch gains: within each repeat, the figure with all patches against the figure without it, then the median
+    (and range) over the repeats. On the stock row, all patches against none."""
+
+    def spread(values: List[float], digits: int) -> str:
+        return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+    def gain(values: List[float]) -> str:
+        return f"{statistics.median(values):+.0%} ({min(values):+.0%} to {max(values):+.0%})" if values else "-"
+
+    by = {(run["variant"], run["repeat"]): run for run in runs}
+    repeats = sorted({run["repeat"] for run in runs})
+    print("\n| variant | runs | turns/s median (range) | p95 ms | Rasa CPU ms/turn | gain with the patch: turns/s "
+          "| p95 | CPU/turn | errors |\n|---|---|---|---|---|---|---|---|---|")
+    for name in names:
+        mine = [by[(name, r)] for r in repeats if (name, r) in by]
+        pairs = [(by[("all", r)], by[(name, r)]) for r in repeats if ("all", r) in by and (name, r) in by]
+        gains = ["-", "-", "-"]
+        if name not in ("all", "rasa-init") and pairs:
+            gains = [gain([a["turns_per_second"] / b["turns_per_second"] - 1 for a, b in pairs]),
+                     gain([b["p95_ms"] / a["p95_ms"] - 1 for a, b in pairs]),
+                     gain([b["rasa_cpu_ms_per_turn"] / a["rasa_cpu_ms_per_turn"] - 1 for a, b in pairs
+                           if "rasa_cpu_ms_per_turn" in b])]
+        cpu = [run["rasa_cpu_ms_per_turn"] for run in mine if "rasa_cpu_ms_per_turn" in run]
+        errors = sum(run["errors"] + run["conversations"] - run["transcripts_complete"] for run in mine)
+        print(f"| {name} | {len(mine)} | {spread([run['turns_per_second'] for run in mine], 1)} | "
+              f"{spread([run['p95_ms'] for run in mine], 0)} | {spread(cpu, 2) if cpu else '-'} | "
+              f"{' | '.join(gains)} | {errors} |", flush=True)
 
 
 def start_baseline_for(running: contextlib.ExitStack, var_dir: Path) -> str:

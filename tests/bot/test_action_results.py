@@ -1,4 +1,4 @@
-"""Rasa checks the action server's answers with a validator built once (stores/action_results.py), and still
+"""Rasa checks the action server's answers with a validator built once (serving/action_results.py), and still
 refuses a malformed answer with Rasa's own error."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from rasa.core.actions.action import RemoteAction
 from rasa.utils.endpoints import EndpointConfig
 
-import stores  # noqa: F401  (installs the check, as loading the endpoints file does)
-from stores.action_results import answer_check, validate_action_result
+from serving import action_results
+from serving.action_results import answer_check, validate_action_result
 
 GOOD = {
     "events": [{"event": "slot", "timestamp": None, "name": "location", "value": "45 Elm Street"},
@@ -29,11 +29,20 @@ def action() -> RemoteAction:
     return RemoteAction("validate_report_form", EndpointConfig("http://127.0.0.1:1/webhook"))
 
 
+@pytest.fixture
+def installed(monkeypatch):
+    """The check as the server installs it (serving/patches.py), Rasa's own given back afterwards."""
+    monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
+    action_results.install()
+
+
+@pytest.mark.usefixtures("installed")
 def test_rasa_uses_the_validator_built_once():
     assert RemoteAction._validate_action_result is validate_action_result
     assert action()._validate_action_result(GOOD) is True
 
 
+@pytest.mark.usefixtures("installed")
 @pytest.mark.parametrize("answer", MALFORMED)
 def test_a_malformed_answer_is_refused_as_rasa_refuses_it(answer):
     with pytest.raises(jsonschema.ValidationError) as ours:
