@@ -20,6 +20,7 @@ INPUTS = [
     "requirements/bot.lock.txt",
     "requirements/encoder.lock.txt",
     "scripts/build_spacy.py",
+    "scripts/tune_encoder.py",
 ]
 
 

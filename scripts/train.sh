@@ -13,6 +13,10 @@ if [ ! -f "$spacy_stamp" ] || [ "$(cat "$spacy_stamp")" != "$spacy_hash" ]; then
   TF_CPP_MIN_LOG_LEVEL=3 .venvs/bot/bin/python scripts/build_spacy.py build/spacy_rules >&2
   echo "$spacy_hash" > "$spacy_stamp"
 fi
+# The sentence encoder fine-tuned on nlu_data/ (config.yml's `tuning`), in build/encoder-tuned/<hash of data,
+# weights, settings and code>: made when missing (a few minutes), found in a second otherwise. Done whether or not
+# Rasa trains, because the model names the folder it runs with.
+TF_CPP_MIN_LOG_LEVEL=3 .venvs/bot/bin/python scripts/tune_encoder.py >&2
 hash=$(.venvs/bot/bin/python scripts/model_hash.py)
 model=models/intake-$hash.tar.gz
 if [ ! -f "$model" ]; then

@@ -131,3 +131,91 @@ def test_safetensors_reader_reads_shapes_and_values(tmp_path: Path) -> None:
     path = tmp_path / "t.safetensors"
     path.write_bytes(len(header).to_bytes(8, "little") + header + data.tobytes())
     assert np.array_equal(load_safetensors(path)["w"], data)
+
+
+# Fine-tuning (nlu_components/encoder_tuning.py): a few steps on a dozen examples, into a throwaway folder.
+TINY = [("the bin was not emptied again", "complaint"), ("nobody answers the phone at the office", "complaint"),
+        ("the noise from the bar is unbearable", "complaint"), ("thanks to the crew on Elm St", "compliment"),
+        ("great job fixing the light", "compliment"), ("the park looks lovely", "compliment"),
+        ("pothole on Main St", "service_request"), ("please collect a couch", "service_request"),
+        ("streetlight out at 5th and Oak", "service_request"), ("hello", "greet"), ("bye", "goodbye"),
+        ("what are your hours", "ask_hours")]
+TINY_SETTINGS = {"epochs": 1.0, "batch": 4}
+
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory) -> Path:
+    from nlu_components.encoder_tuning import tune
+
+    return tune(TINY, TINY_SETTINGS, root=tmp_path_factory.mktemp("tuned"), log=lambda message: None)
+
+
+def test_the_tensorflow_encoder_matches_the_onnx_one_on_the_published_weights() -> None:
+    import tensorflow as tf
+
+    from nlu_components.encoder_tuning import CHECK_TEXTS, TFMiniLM, pad
+
+    folder = encoder_module.DEFAULT_DIR
+    model = TFMiniLM(load_safetensors(folder / "model.safetensors"), json.loads((folder / "config.json").read_text()))
+    tokens = SentenceEncoder(folder).tokenizer.encode_batch(CHECK_TEXTS)
+    ids, mask = pad([t.ids for t in tokens])
+    vectors = model(tf.constant(ids), tf.constant(mask)).numpy()
+    assert np.abs(vectors - SentenceEncoder(folder).encode(CHECK_TEXTS)).max() < 1e-5
+
+
+def test_tuned_weights_keep_the_tensor_names_and_run_in_the_onnx_encoder(tuned: Path) -> None:
+    base = load_safetensors(encoder_module.DEFAULT_DIR / "model.safetensors")
+    weights = load_safetensors(tuned / "model.safetensors")
+    assert {k: (v.shape, v.dtype) for k, v in weights.items()} == {k: (v.shape, v.dtype) for k, v in base.items()}
+    assert np.array_equal(weights["embeddings.word_embeddings.weight"], base["embeddings.word_embeddings.weight"])
+    last = "encoder.layer.5.output.dense.weight"
+    assert not np.array_equal(weights[last], base[last])
+    texts = ["pothole on my street", "thank you", "why is nobody answering"]
+    for precision in PRECISIONS:
+        vectors = SentenceEncoder(tuned, precision).encode(texts)
+        assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+        assert (vectors * SentenceEncoder(None, precision).encode(texts)).sum(axis=1).min() < 1 - 1e-6
+
+
+def test_tuning_is_cached_by_its_inputs_and_reproducible(tuned: Path, tmp_path: Path) -> None:
+    from nlu_components.encoder_tuning import tune
+
+    said = []
+    # The same examples in another order, one repeated: the same folder, reused without tuning.
+    assert tune(TINY[::-1] + TINY[:1], TINY_SETTINGS, root=tuned.parent, log=said.append) == tuned and not said
+    # Tuned again from scratch elsewhere: the same folder name and the same vectors.
+    again = tune(TINY, TINY_SETTINGS, root=tmp_path, log=said.append)
+    assert again.name == tuned.name and said
+    texts = ["the bins were left full again", "hi"]
+    assert np.abs(SentenceEncoder(again).encode(texts) - SentenceEncoder(tuned).encode(texts)).max() < 1e-4
+    # Other settings or other examples: another folder.
+    from nlu_components.encoder_tuning import settings_of, tuning_hash, unique_examples
+
+    examples = unique_examples(TINY)
+    assert tuning_hash(examples, settings_of({**TINY_SETTINGS, "seed": 1})) != tuned.name
+    assert tuning_hash(examples[1:], settings_of(TINY_SETTINGS)) != tuned.name
+    with pytest.raises(ValueError, match="Unknown encoder tuning settings"):
+        settings_of({"epoch": 1})
+
+
+def test_a_tuned_model_loads_the_encoder_it_was_trained_with(tuned: Path, tmp_path: Path, monkeypatch) -> None:
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.constants import INTENT, TEXT
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from nlu_components import encoder_tuning
+
+    monkeypatch.setattr(encoder_tuning, "TUNED_ROOT", tuned.parent)
+    config = {"precision": "int8", "tuning": TINY_SETTINGS}
+    storage, resource = LocalModelStorage(tmp_path), Resource("encoder")
+    context = ExecutionContext(GraphSchema({}), "m")
+    trained = SentenceEncoderFeaturizer.create(config, storage, resource, context)
+    trained.train(TrainingData([Message(data={TEXT: t, INTENT: i}) for t, i in TINY]))  # reuses the folder
+    loaded = SentenceEncoderFeaturizer.load(config, storage, resource, context)
+    assert loaded.encoder is trained.encoder is shared_encoder(str(tuned), "int8")
+    monkeypatch.setattr(encoder_tuning, "TUNED_ROOT", tmp_path / "elsewhere")
+    with pytest.raises(FileNotFoundError, match="train.sh"):
+        SentenceEncoderFeaturizer.load(config, storage, resource, context)
