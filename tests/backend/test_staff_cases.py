@@ -189,8 +189,9 @@ def test_the_case_page_shows_every_field_and_the_whole_conversation(app: FastAPI
                               "parse_data": {"intent": {"name": "EXTERNAL_staff_reply"}}})
     talk.bot(t + 5, f"About your report {reference}: we are on it")
     html = client.get(f"/staff/cases/{reference}").text
-    for expected in ("Complaint " + reference, "45 Elm Street", "Solid Waste Management Services",
-                     "Missed collection", "Web chat (REST)", "conv-page", "pick it up today", "photo-1.jpg",
+    for expected in (f'Complaint <span class="reference">{reference}</span>', "45 Elm Street",
+                     "Solid Waste Management Services", "Missed collection", "Web chat (REST)", "conv-page",
+                     "pick it up today", "photo-1.jpg",
                      "Not recorded yet", "Nobody yet", "Method: Email; Agreed to be contacted: Yes"):
         assert expected in html, expected
     turns = re.findall(r'<li class="turn turn-(resident|bot)">.*?<p class="resident-text">(.*?)</p>', html, re.S)
