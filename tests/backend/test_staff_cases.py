@@ -496,10 +496,12 @@ def test_the_transcript_shows_the_button_the_resident_pressed(app: FastAPI, engi
                        r'pressed">.*?</p>)?', html, re.S)
     assert turns == [
         ("pothole on Elm", ""),
-        ("Change something", '<p class="hint pressed">Pressed a button; the assistant received <code>no</code></p>'),
+        ("Change something", '<p class="hint pressed">The answer of an offered button (pressed, or typed the same); '
+         'the assistant received <code>no</code></p>'),
         ("yes", ""),
         ("&lt;i&gt;odd&lt;/i&gt;",
-         '<p class="hint pressed">Pressed a button; the assistant received <code>odd</code></p>'),
+         '<p class="hint pressed">The answer of an offered button (pressed, or typed the same); '
+         'the assistant received <code>odd</code></p>'),
     ]
     transcript = client.get(f"/api/cases/{reference}", headers=STAFF).json()["transcript"]
     assert [turn["button_title"] for turn in transcript if turn["role"] == "resident"] == [
