@@ -20,7 +20,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import nlu  # noqa: E402
 
 # (macro-F1 floor, complaint F1 floor) per set.
-FLOORS = {"held-out": (0.91, 0.87), "outside": (0.94, 0.93), "outside-hard": (0.79, 0.75)}
+# Measured 2026-12-06 with the fine-tuned encoder: held-out 0.938 (complaint 0.923), outside 0.980 (0.978),
+# outside-hard 0.909 (0.883).
+FLOORS = {"held-out": (0.91, 0.88), "outside": (0.95, 0.94), "outside-hard": (0.88, 0.85)}
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))
