@@ -15,7 +15,8 @@ EMAIL = "zinnia.resident@example.org"
 def test_the_logs_hold_no_secret_and_no_residents_details(cluster):
     talk = Talk(cluster, "cluster-logs-private", facts={
         "description": "The zinnia beds were trampled", "location": "5 Aubergine Crescent",
-        "contact_method": "email", "email": EMAIL, "phone": PHONE, "outcome": "Replant the zinnia beds"})
+        "contact_method": "email", "email": EMAIL, "phone": PHONE, "outcome": "Replant the zinnia beds",
+        "kind": "unhappy"})
     talk.say(f"The parks crew trampled the zinnia beds at Aubergine park, call me at {PHONE}")
     cluster.stop_service("backend")
     try:
