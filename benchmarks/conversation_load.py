@@ -236,16 +236,20 @@ async def run_load(name: str, url: str, concurrency: int, rounds: int, turns: Op
     return Result(name, conversations, seconds)
 
 
-async def warm_up(url: str, intake: bool) -> None:
-    """Run one conversation first, so that loading and caches are not measured."""
-    async with aiohttp.ClientSession() as session:
-        conversation = Conversation(sender=f"warm-up-{time.time()}")
-        if intake:
-            await intake_conversation(session, url, conversation, FIRST_MESSAGES[0])
-        else:
-            await baseline_conversation(session, url, conversation, 3)
-    if conversation.error:
-        raise SystemExit(f"warm-up failed: {conversation.error}")
+async def warm_up(url: str, intake: bool, tries: int = 1) -> None:
+    """Run one conversation first, so that loading and caches are not measured (up to `tries` times, until one
+    ends well)."""
+    for attempt in range(tries):
+        async with aiohttp.ClientSession() as session:
+            conversation = Conversation(sender=f"warm-up-{time.time()}")
+            if intake:
+                await intake_conversation(session, url, conversation, FIRST_MESSAGES[attempt % len(FIRST_MESSAGES)])
+            else:
+                await baseline_conversation(session, url, conversation, 3)
+        if not conversation.error:
+            return
+        print(f"  warm-up conversation failed: {conversation.error}", file=sys.stderr)
+    raise SystemExit(f"warm-up failed: {conversation.error}")
 
 
 def check_cases(stack: Stack, result: Result) -> Tuple[int, int]:
@@ -486,7 +490,7 @@ def run_ablation(stack: Stack, args: argparse.Namespace, baseline_url: Optional[
                              len(result.conversations)})
                 continue
             restart_rasa(stack, environ)
-            asyncio.run(warm_up(url, intake=True))
+            asyncio.run(warm_up(url, intake=True, tries=3))
             rasa = stack.service("rasa").process
             assert rasa is not None
             cpu = group_cpu_seconds(rasa.pid)

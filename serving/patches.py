@@ -1,15 +1,21 @@
 """Every change this project makes to Rasa's and Sanic's own code, installed from here when a server starts.
 
-Each patch replaces or wraps private parts of Rasa 3.6.21 and Sanic 21.12, so each names the versions it was written
-for, and `install` refuses to start (SystemExit, naming the patch and both versions) when the installed Rasa or Sanic
-is another. Nothing is installed by importing a module of `serving` or `stores`: only `install` does, and
-`python -m serving` (every Rasa server of this project: scripts/stack.py, scripts/cluster.py) calls it first.
+Each patch replaces or wraps parts of Rasa 3.6.21 (private ones among them), so each names the versions of Rasa and
+Sanic it was written for, and `install` refuses to start (SystemExit, naming the patch and both versions) when the
+installed Rasa or Sanic is another. Nothing is installed by importing a module of `serving` or `stores`: only
+`install` does, and `python -m serving` (every Rasa server of this project: scripts/stack.py, scripts/cluster.py)
+calls it first.
 
 Two kinds of patch:
 - guards, installed always: no resident's message read as an `/intent` command (serving/intent_guard.py);
 - speed patches, installed unless switched off, to bisect a suspected bug against stock Rasa:
   `INTAKE_STOCK_RASA=1` installs none of them; `INTAKE_SPEED_PATCHES_OFF=name,name` leaves out the ones named.
 The stores loaded from the endpoints file (stores/) are not patches: their fixes for database faults stay on.
+
+A speed patch stays only while `make bench-conversation` shows it buys at least 10% of turns/s or of p95 (README,
+"Patches to Rasa and Sanic"). Four did not and were removed: each Rasa worker listening on its own socket
+(SO_REUSEPORT, with connections closed to even out the workers), the policies' dialogue states kept per
+conversation, event classes found from a table, and slots copied directly.
 
 `python -m serving.patches <rasa command and options>` runs any `rasa` command (`test core`, `shell`) with the
 patches the environment selects, as the server would have them.
@@ -20,8 +26,8 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence, Tuple
 
 RASA_VERSION = "3.6.21"
 SANIC_SERIES = "21.12"  # any 21.12.x
@@ -35,7 +41,7 @@ class Patch:
 
     name: str
     speed: bool  # False: a guard, on in every mode
-    targets: Tuple[str, ...]  # "module:attribute.path" that `install()` replaces
+    targets: tuple[str, ...]  # "module:attribute.path" that `install()` replaces
     rasa: str = RASA_VERSION
     sanic: str = SANIC_SERIES
 
@@ -44,13 +50,9 @@ class Patch:
         return f"serving.{self.name}"
 
 
-PATCHES: Tuple[Patch, ...] = (
+PATCHES: tuple[Patch, ...] = (
     Patch("intent_guard", speed=False, targets=("rasa.core.agent:Agent.handle_message",)),
-    Patch("reuse_port", speed=True, targets=("sanic.app:serve_multiple",)),
     Patch("graph_runner", speed=True, targets=("rasa.core.processor:DaskGraphRunner",)),
-    Patch("policy_states", speed=True, targets=("rasa.shared.core.domain:Domain.states_for_tracker_history",)),
-    Patch("event_types", speed=True, targets=("rasa.shared.core.events:Event.resolve_by_type",)),
-    Patch("slot_copies", speed=True, targets=("rasa.shared.core.slots:Slot.__copy__",)),
     Patch("action_calls", speed=True,
           targets=("rasa.utils.endpoints:EndpointConfig.session", "rasa.core.run:close_resources")),
     Patch("action_results", speed=True, targets=("rasa.core.actions.action:RemoteAction._validate_action_result",)),
@@ -65,7 +67,7 @@ class WrongVersion(SystemExit):
     """A patch was written for other versions of Rasa or Sanic than those installed."""
 
 
-def installed_versions() -> Tuple[str, str]:
+def installed_versions() -> tuple[str, str]:
     import rasa
     import sanic
 
@@ -83,7 +85,7 @@ def check_versions(patch: Patch, rasa_version: str, sanic_version: str) -> None:
     )
 
 
-def selected(environ: Mapping[str, str]) -> Tuple[Patch, ...]:
+def selected(environ: Mapping[str, str]) -> tuple[Patch, ...]:
     """The patches the environment asks for: the guards always; the speed patches unless INTAKE_STOCK_RASA is set
     (1, true, yes) or they are named in INTAKE_SPEED_PATCHES_OFF."""
     stock = environ.get(STOCK_VARIABLE, "").strip().lower()
@@ -99,7 +101,7 @@ def selected(environ: Mapping[str, str]) -> Tuple[Patch, ...]:
     return tuple(patch for patch in PATCHES if not patch.speed or patch.name not in off)
 
 
-def install(environ: Optional[Mapping[str, str]] = None, versions: Optional[Tuple[str, str]] = None) -> Tuple[str, ...]:
+def install(environ: Mapping[str, str] | None = None, versions: tuple[str, str] | None = None) -> tuple[str, ...]:
     """Check every selected patch's versions, then install them (each once per process); return their names."""
     patches = selected(os.environ if environ is None else environ)
     rasa_version, sanic_version = versions or installed_versions()
@@ -117,7 +119,7 @@ def install(environ: Optional[Mapping[str, str]] = None, versions: Optional[Tupl
     return names
 
 
-def installed() -> Tuple[str, ...]:
+def installed() -> tuple[str, ...]:
     """The patches installed in this process so far."""
     return tuple(_installed)
 

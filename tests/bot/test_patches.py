@@ -9,7 +9,6 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Dict, List
 
 import pytest
 
@@ -41,7 +40,7 @@ PROBE = textwrap.dedent("""
 """)
 
 
-def changed_by(action: str, environ: Dict[str, str]) -> List[str]:
+def changed_by(action: str, environ: dict[str, str]) -> list[str]:
     """Run `action` in a fresh bot process and return the patches whose targets it changed."""
     done = subprocess.run([sys.executable, "-c", PROBE.format(root=str(ROOT), action=action)], cwd=ROOT,
                           capture_output=True, text=True, timeout=300,

@@ -3,9 +3,8 @@ message is understood as its story says (intent and entities, from the words, by
 Rasa reads a file as test stories, words and all, only when its name starts with `test_`.
 
 They run twice: with the project's patches to Rasa as the server installs them (serving/patches.py; the model graph
-run node after node, the policies' states kept per conversation, event classes from a table, slots copied
-directly), and on stock Rasa (INTAKE_STOCK_RASA=1: only the intent guard), so that a patch that changes what the
-assistant understands or does shows as a difference between the two."""
+run node after node among them), and on stock Rasa (INTAKE_STOCK_RASA=1: only the intent guard), so that a patch
+that changes what the assistant understands or does shows as a difference between the two."""
 
 from __future__ import annotations
 
