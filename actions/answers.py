@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 import re
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import case_references
 
 _WORD = re.compile(r"[a-z0-9']+|[\U0001F44D\U0001F44E]")
 _YES = frozenset(
-    "yes yeah yep yup ya yea y sure ok okay k correct right please absolutely definitely affirmative "
-    "\U0001F44D".split()
+    "yes yeah yep yup ya yea y sure ok okay k correct right please absolutely definitely affirmative \U0001f44d".split()
 )
 _YES_PHRASES = ("of course", "go ahead", "that's it", "that is it", "sounds good", "looks good", "all good")
-_NO = frozenset("no nope nah n not don't dont never wrong incorrect \U0001F44E".split())
+_NO = frozenset("no nope nah n not don't dont never wrong incorrect \U0001f44e".split())
 _UNKNOWN_PHRASES = (
-    "don't know", "dont know", "do not know", "not sure", "no idea", "unsure", "idk", "can't remember",
-    "cant remember", "don't remember", "dont remember", "no clue", "skip", "don't have", "dont have", "n/a",
+    "don't know",
+    "dont know",
+    "do not know",
+    "not sure",
+    "no idea",
+    "unsure",
+    "idk",
+    "can't remember",
+    "cant remember",
+    "don't remember",
+    "dont remember",
+    "no clue",
+    "skip",
+    "don't have",
+    "dont have",
+    "n/a",
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _REFERENCE = re.compile(r"\b([CPScps])\s*-?\s*([2-9A-HJKMNP-Za-hjkmnp-z]{7})\b")
@@ -27,7 +40,7 @@ _NUMBER_CHOICE = re.compile(r"^\D{0,12}?(\d{1,2})\D{0,3}$")
 _NEGATED_YES = re.compile(r"\b(?:not|isn't|isnt|is not|don't|dont)\s+(?:right|correct|ok|okay|it|good|true)\b")
 
 
-def yes_or_no(text: str, intent: Optional[str] = None) -> Optional[bool]:
+def yes_or_no(text: str, intent: str | None = None) -> bool | None:
     """Return True for a yes, False for a no, None when the answer is neither (or both)."""
     if intent == "affirm":
         return True
@@ -60,7 +73,7 @@ def is_unknown(text: str) -> bool:
     return any(phrase in lowered for phrase in _UNKNOWN_PHRASES)
 
 
-def numbered_choice(text: str, count: int) -> Optional[int]:
+def numbered_choice(text: str, count: int) -> int | None:
     """Return the 0-based index a resident chose by number ("2", "#2", "option 2"), or None."""
     match = _NUMBER_CHOICE.match(text.strip().lower())
     if not match:
@@ -69,7 +82,7 @@ def numbered_choice(text: str, count: int) -> Optional[int]:
     return number - 1 if 1 <= number <= count else None
 
 
-def named_choice(text: str, names: Sequence[Sequence[str]]) -> Optional[int]:
+def named_choice(text: str, names: Sequence[Sequence[str]]) -> int | None:
     """Return the index of the only option whose words appear in the answer, or None when none or several do.
 
     Each option is given as a list of words or phrases that name it; a longer phrase wins over a shorter one
@@ -89,7 +102,7 @@ def named_choice(text: str, names: Sequence[Sequence[str]]) -> Optional[int]:
     return winners[0] if len(winners) == 1 else None
 
 
-def phone_number(text: str) -> Optional[str]:
+def phone_number(text: str) -> str | None:
     """Return a North American phone number as 10 digits, or None when the answer is not one."""
     if _EMAIL.search(text):
         return None
@@ -110,19 +123,19 @@ def format_phone(number: str) -> str:
     return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}" if digits else number
 
 
-def email_address(text: str) -> Optional[str]:
+def email_address(text: str) -> str | None:
     """Return the one email address in the answer, or None."""
     found = _EMAIL.findall(text)
     return found[0] if len(found) == 1 and len(found[0]) <= 254 else None
 
 
-def last_digits(text: str, count: int = 4) -> Optional[str]:
+def last_digits(text: str, count: int = 4) -> str | None:
     """Return exactly `count` digits from the answer, or None when it holds another number of digits."""
     digits = re.sub(r"\D", "", text)
     return digits if len(digits) == count else None
 
 
-def reference_in(text: str, offered: bool = False) -> Optional[str]:
+def reference_in(text: str, offered: bool = False) -> str | None:
     """Return the reference number in the answer, as C-XXXXXXX, or None.
 
     `offered`: the resident was asked for a reference (or asked about one), so anything of its shape is taken and
@@ -138,5 +151,3 @@ def reference_in(text: str, offered: bool = False) -> Optional[str]:
         if introduced and case_references.is_valid(reference):
             return reference
     return None
-
-

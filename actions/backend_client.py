@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import aiohttp
 
@@ -19,7 +19,7 @@ class BackendUnavailable(Exception):
     `status` is the HTTP status it answered with (None: no answer at all, so the backend is down or unreachable).
     """
 
-    def __init__(self, cause: str, status: Optional[int] = None) -> None:
+    def __init__(self, cause: str, status: int | None = None) -> None:
         super().__init__(cause)
         self.status = status
 
@@ -31,7 +31,7 @@ class CaseRefused(Exception):
     Every other answer (401/403 after a rotated token, a proxy's 404/413/429, a 409, a 5xx) is BackendUnavailable.
     """
 
-    def __init__(self, cause: str, problems: Optional[List[Dict[str, Any]]] = None) -> None:
+    def __init__(self, cause: str, problems: list[dict[str, Any]] | None = None) -> None:
         super().__init__(cause)
         self.problems = problems or []
 
@@ -54,7 +54,7 @@ class BackendSettings:
     attempts: int = 2
 
     @classmethod
-    def from_env(cls) -> "BackendSettings":
+    def from_env(cls) -> BackendSettings:
         """Read the settings from INTAKE_BACKEND_URL and INTAKE_ACTIONS_TOKEN."""
         return cls(
             base_url=os.environ.get("INTAKE_BACKEND_URL", "http://127.0.0.1:8000").rstrip("/"),
@@ -63,17 +63,17 @@ class BackendSettings:
         )
 
     @property
-    def headers(self) -> Dict[str, str]:
+    def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
 
 async def create_case(
-    case: Dict[str, Any],
+    case: dict[str, Any],
     *,
     idempotency_key: str,
-    settings: Optional[BackendSettings] = None,
-    attempts: Optional[int] = None,
-) -> Dict[str, Any]:
+    settings: BackendSettings | None = None,
+    attempts: int | None = None,
+) -> dict[str, Any]:
     """Create a case and return the backend's record of it (with its `reference`).
 
     The same idempotency key always yields the same case, so a retry never makes a second one.
@@ -111,7 +111,7 @@ async def _json_or_none(resp: aiohttp.ClientResponse) -> Any:
         return None
 
 
-def _problems(body: Any) -> List[Dict[str, Any]]:
+def _problems(body: Any) -> list[dict[str, Any]]:
     """Return a 422's field locations and messages, without the values it quotes (the resident's words)."""
     detail = body.get("detail") if isinstance(body, dict) else None
     if not isinstance(detail, list):
@@ -125,11 +125,11 @@ def _problems(body: Any) -> List[Dict[str, Any]]:
 
 
 async def report_dead_letter(
-    case: Dict[str, Any],
+    case: dict[str, Any],
     *,
     idempotency_key: str,
-    problems: List[Dict[str, Any]],
-    settings: Optional[BackendSettings] = None,
+    problems: list[dict[str, Any]],
+    settings: BackendSettings | None = None,
 ) -> None:
     """Hand a case the backend refused as invalid to staff (POST /api/dead-letters), so that it is never lost.
 
@@ -150,7 +150,7 @@ async def report_dead_letter(
         raise BackendUnavailable(type(error).__name__) from None
 
 
-async def get_catalog(*, settings: Optional[BackendSettings] = None) -> Dict[str, Any]:
+async def get_catalog(*, settings: BackendSettings | None = None) -> dict[str, Any]:
     """Return the division catalog (GET /api/catalog)."""
     settings = settings or BackendSettings.from_env()
     timeout = aiohttp.ClientTimeout(total=settings.timeout_seconds)
@@ -168,9 +168,9 @@ async def case_status(
     reference: str,
     *,
     sender_id: str,
-    phone_last4: Optional[str] = None,
-    settings: Optional[BackendSettings] = None,
-) -> Optional[Dict[str, Any]]:
+    phone_last4: str | None = None,
+    settings: BackendSettings | None = None,
+) -> dict[str, Any] | None:
     """Return the status of a case the resident filed, or None when there is no such case for them.
 
     The backend answers only when `sender_id` is the conversation that filed the case, or `phone_last4` matches
@@ -182,7 +182,7 @@ async def case_status(
     """
     settings = settings or BackendSettings.from_env()
     timeout = aiohttp.ClientTimeout(total=settings.timeout_seconds)
-    body: Dict[str, Any] = {"reference": reference, "sender_id": sender_id}
+    body: dict[str, Any] = {"reference": reference, "sender_id": sender_id}
     if phone_last4:
         body["phone_last4"] = phone_last4
     try:

@@ -11,7 +11,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 from actions import backend_client
 from actions.answers import is_unknown, named_choice, numbered_choice
@@ -32,7 +32,7 @@ class Attribute:
     question: str
     required: bool
     datatype: str
-    values: Tuple[Tuple[str, str], ...] = ()  # (key, name) for the list datatypes
+    values: tuple[tuple[str, str], ...] = ()  # (key, name) for the list datatypes
 
     @property
     def is_list(self) -> bool:
@@ -46,8 +46,8 @@ class Service:
     code: str
     name: str
     division: str
-    keywords: Tuple[str, ...]
-    attributes: Tuple[Attribute, ...]
+    keywords: tuple[str, ...]
+    attributes: tuple[Attribute, ...]
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Division:
     name: str
     acknowledge_days: int
     respond_days: int
-    owner: Optional[str] = None
+    owner: str | None = None
     triage: bool = False  # takes the reports no service or team was found for; never offered to residents
 
 
@@ -66,13 +66,13 @@ class Division:
 class Catalog:
     """Divisions and services, indexed for the questions the assistant asks."""
 
-    divisions: List[Division] = field(default_factory=list)
-    services: List[Service] = field(default_factory=list)
+    divisions: list[Division] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
     acknowledge_days: int = 5
     respond_days: int = 10
 
     @classmethod
-    def from_json(cls, data: Dict[str, Any]) -> "Catalog":
+    def from_json(cls, data: dict[str, Any]) -> Catalog:
         """Build the catalog from the body of GET /api/catalog."""
         limits = data.get("time_limits") or {}
         catalog = cls(
@@ -114,20 +114,20 @@ class Catalog:
                 )
         return catalog
 
-    def division(self, code_or_name: Optional[str]) -> Optional[Division]:
+    def division(self, code_or_name: str | None) -> Division | None:
         """Return the division with this code or name (any case), or None."""
         if not code_or_name:
             return None
         wanted = code_or_name.strip().casefold()
         return next((d for d in self.divisions if wanted in (d.code.casefold(), d.name.casefold())), None)
 
-    def service(self, code: Optional[str]) -> Optional[Service]:
+    def service(self, code: str | None) -> Service | None:
         """Return the service with this code (any case), or None."""
         if not code:
             return None
         return next((s for s in self.services if s.code.casefold() == code.strip().casefold()), None)
 
-    def guess_service(self, text: str) -> Optional[Service]:
+    def guess_service(self, text: str) -> Service | None:
         """Return the service whose keywords the text matches best, or None when none or a tie.
 
         Each keyword found scores its number of words; a keyword that only names where the problem is or what
@@ -135,7 +135,7 @@ class Catalog:
         a sidewalk is a tree, a green bin whose wheel broke is a repair.
         """
         words = _WORD.findall(text.lower().replace("\u2019", "'"))
-        scores: Dict[str, float] = {}
+        scores: dict[str, float] = {}
         for service in self.services:
             for keyword in service.keywords:
                 needle = _WORD.findall(keyword.lower())
@@ -148,12 +148,12 @@ class Catalog:
         leaders = [code for code, score in scores.items() if score == best]
         return self.service(leaders[0]) if len(leaders) == 1 else None
 
-    def triage_division(self) -> Optional[Division]:
+    def triage_division(self) -> Division | None:
         """Return the division that takes reports no service or team was found for, or None."""
         return next((d for d in self.divisions if d.triage), None)
 
     @property
-    def offered_divisions(self) -> List[Division]:
+    def offered_divisions(self) -> list[Division]:
         """Return the divisions a resident may pick from (the triage queue is not one)."""
         return [d for d in self.divisions if not d.triage]
 
@@ -161,7 +161,7 @@ class Catalog:
         """Return the numbered list of divisions, one a line."""
         return "\n".join(f"{number} {d.name}" for number, d in enumerate(self.offered_divisions, start=1))
 
-    def chosen_division(self, text: str) -> Optional[str]:
+    def chosen_division(self, text: str) -> str | None:
         """Return the code of the division the resident chose (number, name or code), UNSURE, or None."""
         if is_unknown(text):
             return UNSURE
@@ -172,7 +172,7 @@ class Catalog:
             index = named_choice(text, names)
         return offered[index].code if index is not None else None
 
-    def time_limits(self, division_code: Optional[str]) -> Tuple[int, int]:
+    def time_limits(self, division_code: str | None) -> tuple[int, int]:
         """Return (acknowledge, respond) in working days for a division, or the catalog-wide ones."""
         division = self.division(division_code)
         if division is None:
@@ -194,26 +194,27 @@ def _word_matches(said: str, keyword: str) -> bool:
     return keyword.endswith("y") and said == keyword[:-1] + "ies"
 
 
-def _contains(words: List[str], needle: List[str]) -> bool:
+def _contains(words: list[str], needle: list[str]) -> bool:
     """Say whether the keyword's words appear one after another in the message's words."""
     size = len(needle)
-    return any(all(_word_matches(words[start + i], needle[i]) for i in range(size))
-               for start in range(len(words) - size + 1))
+    return any(
+        all(_word_matches(words[start + i], needle[i]) for i in range(size)) for start in range(len(words) - size + 1)
+    )
 
 
-def _short_names(name: str) -> List[str]:
+def _short_names(name: str) -> list[str]:
     """Return the distinctive words of a division's name ("Toronto Water" -> "water"), for matching answers."""
     common = {"toronto", "services", "service", "and", "&", "municipal", "management", "city"}
     return [word for word in _WORD.findall(name.lower()) if word not in common and len(word) > 3]
 
 
-_cache: Dict[str, Any] = {"catalog": None, "fetched": 0.0, "failed": 0.0}
+_cache: dict[str, Any] = {"catalog": None, "fetched": 0.0, "failed": 0.0}
 
 
-async def load(settings: Optional[backend_client.BackendSettings] = None) -> Catalog:
+async def load(settings: backend_client.BackendSettings | None = None) -> Catalog:
     """Return the catalog, fetched at most every few minutes; an empty one when the backend cannot be reached."""
     now = time.monotonic()
-    cached: Optional[Catalog] = _cache["catalog"]
+    cached: Catalog | None = _cache["catalog"]
     if cached is not None and now - _cache["fetched"] < CACHE_SECONDS:
         return cached
     if now - _cache["failed"] < RETRY_SECONDS:

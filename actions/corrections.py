@@ -7,8 +7,9 @@ at any question, as people do. A correction names the new and the old words, a n
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any
 
 from actions import places
 from actions.summary import FIELDS, Field, change_target
@@ -21,14 +22,16 @@ _CORRECTION = re.compile(
     re.IGNORECASE,
 )
 # "oops, number 12 not 10": a slip named with its fix, without "I meant".
-_SLIP = re.compile(r"^(?:oops|oopsie|whoops|sorry|my bad|correction)\b\W*(?P<rest>.+\b(?:not|instead of)\b.+)$",
-                   re.IGNORECASE)
+_SLIP = re.compile(
+    r"^(?:oops|oopsie|whoops|sorry|my bad|correction)\b\W*(?P<rest>.+\b(?:not|instead of)\b.+)$", re.IGNORECASE
+)
 # "oops, I got the address wrong": a slip named as one.
 _WRONG = re.compile(
     r"^(?:oops|oopsie|whoops|sorry|my bad|wait)\b\W*(?P<rest>.*\b(?:wrong|mistake|typo|incorrect)\b.*)$", re.IGNORECASE
 )
-_NEW_NOT_OLD = re.compile(r"^(?P<new>.+?)[\s,;]+(?:not|instead\s+of|rather\s+than)\s+(?P<old>.+?)[\s.!]*$",
-                          re.IGNORECASE)
+_NEW_NOT_OLD = re.compile(
+    r"^(?P<new>.+?)[\s,;]+(?:not|instead\s+of|rather\s+than)\s+(?P<old>.+?)[\s.!]*$", re.IGNORECASE
+)
 # Only a part named as wrong is asked again: "I mean the whole street is dark" changes nothing.
 _NAMES_A_MISTAKE = re.compile(r"\b(?:wrong|change|fix|mistake|typo|incorrect|not right)\b", re.IGNORECASE)
 _LEAD = re.compile(r"^(?:the\s+)?(?:house\s+|street\s+|unit\s+|apt\s+)?(?:number|no\.?|#)\s*", re.IGNORECASE)
@@ -39,22 +42,23 @@ class Correction:
     """What a correction changes: the part of the report, the slots to set, and whether to ask for it again."""
 
     field: Field
-    updates: Dict[str, Any] = field(default_factory=dict)
+    updates: dict[str, Any] = field(default_factory=dict)
     ask_again: bool = False
-    new_value: Optional[str] = None
+    new_value: str | None = None
 
 
 def _clean(words: str) -> str:
     return _LEAD.sub("", words.strip(" .,!;:'\"")).strip(" .,!;:'\"")
 
 
-def _replace(value: str, old: str, new: str) -> Optional[str]:
+def _replace(value: str, old: str, new: str) -> str | None:
     pattern = re.compile(rf"(?<![\w-]){re.escape(old)}(?![\w-])", re.IGNORECASE)
     return pattern.sub(new, value, count=1) if pattern.search(value) else None
 
 
-def read_correction(text: str, slots: Mapping[str, Any], kind: Optional[str],
-                    entities: List[Dict[str, Any]]) -> Optional[Correction]:
+def read_correction(
+    text: str, slots: Mapping[str, Any], kind: str | None, entities: list[dict[str, Any]]
+) -> Correction | None:
     """Return the correction the message makes to an earlier answer, or None when it is not one."""
     text = " ".join((text or "").split())
     match = _CORRECTION.match(text) or _SLIP.match(text) or _WRONG.match(text)

@@ -14,7 +14,8 @@ This is the one place that decides the shape of each conversation. `report_form`
 
 from __future__ import annotations
 
-from typing import Any, List, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 from actions.catalog import Catalog
 
@@ -31,15 +32,41 @@ REACHABLE_CHANNELS = frozenset({"sms", "telegram", "web", "rest"})
 
 # Every slot a report uses; all are cleared when a report starts, is cancelled, or is submitted.
 REPORT_SLOTS = (
-    "kind", "kind_options", "kind_check", "report_id", "description", "location", "when", "person", "division", "division_guess", "service_code",
-    "complaint_category", "category_guess", "outcome", "repeat_report", "switch_to_complaint", "linked_reference",
-    "service_extra", "service_attributes", "public_consent", "hear_back", "contact_method", "contact_phone", "contact_email",
-    "consent", "notice_shown", "confirmed", "change_requested", "callback_offered", "callback_wanted",
+    "kind",
+    "kind_options",
+    "kind_check",
+    "report_id",
+    "description",
+    "location",
+    "when",
+    "person",
+    "division",
+    "division_guess",
+    "service_code",
+    "complaint_category",
+    "category_guess",
+    "outcome",
+    "repeat_report",
+    "switch_to_complaint",
+    "linked_reference",
+    "service_extra",
+    "service_attributes",
+    "public_consent",
+    "hear_back",
+    "contact_method",
+    "contact_phone",
+    "contact_email",
+    "consent",
+    "notice_shown",
+    "confirmed",
+    "change_requested",
+    "callback_offered",
+    "callback_wanted",
     "failed_answers",
 )
 
 
-def contact_method(slots: Mapping[str, Any]) -> Optional[str]:
+def contact_method(slots: Mapping[str, Any]) -> str | None:
     """Return how the resident wants to be reached; a phone or email they gave unasked counts as a choice."""
     method = slots.get("contact_method")
     if method:
@@ -51,7 +78,7 @@ def contact_method(slots: Mapping[str, Any]) -> Optional[str]:
     return None
 
 
-def pending_attributes(slots: Mapping[str, Any], catalog: Catalog) -> List[Any]:
+def pending_attributes(slots: Mapping[str, Any], catalog: Catalog) -> list[Any]:
     """Return the catalog's extra questions for the report's service that are not answered yet."""
     service = catalog.service(slots.get("service_code"))
     if service is None:
@@ -60,9 +87,9 @@ def pending_attributes(slots: Mapping[str, Any], catalog: Catalog) -> List[Any]:
     return [attribute for attribute in service.attributes if attribute.code not in answered]
 
 
-def report_questions(slots: Mapping[str, Any], catalog: Catalog) -> List[str]:
+def report_questions(slots: Mapping[str, Any], catalog: Catalog) -> list[str]:
     """Return the slots the report needs, in the order they are asked; answered ones included."""
-    questions: List[str] = []
+    questions: list[str] = []
     kind = slots.get("kind")
     if slots.get("callback_offered"):
         questions.append("callback_wanted")
@@ -102,7 +129,7 @@ def report_questions(slots: Mapping[str, Any], catalog: Catalog) -> List[str]:
     return questions + ["confirmed"]
 
 
-def _contact_questions(slots: Mapping[str, Any]) -> List[str]:
+def _contact_questions(slots: Mapping[str, Any]) -> list[str]:
     """Return the questions about reaching the resident: how, the detail itself, and consent."""
     method = contact_method(slots)
     # A phone number or email given unasked already says how to reach them.
@@ -114,4 +141,3 @@ def _contact_questions(slots: Mapping[str, Any]) -> List[str]:
     if method in (PHONE, EMAIL, CHANNEL):
         questions.append("consent")
     return questions
-

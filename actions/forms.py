@@ -9,7 +9,7 @@ from __future__ import annotations
 import abc
 import logging
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -18,7 +18,14 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions import (
-    backend_client, catalog, complaint_category, corrections, kind_choice, places, questions, repeat_report,
+    backend_client,
+    catalog,
+    complaint_category,
+    corrections,
+    kind_choice,
+    places,
+    questions,
+    repeat_report,
 )
 from actions.answers import (
     email_address,
@@ -32,7 +39,15 @@ from actions.answers import (
     yes_or_no,
 )
 from actions.flow import (
-    ANONYMOUS, CHANNEL, COMPLAINT, EMAIL, KINDS, PHONE, REACHABLE_CHANNELS, pending_attributes, report_questions,
+    ANONYMOUS,
+    CHANNEL,
+    COMPLAINT,
+    EMAIL,
+    KINDS,
+    PHONE,
+    REACHABLE_CHANNELS,
+    pending_attributes,
+    report_questions,
 )
 from actions.report_text import MAX_DESCRIPTION_CHARS, MAX_LOCATION_CHARS, has_words
 from actions.summary import change_target
@@ -44,11 +59,41 @@ MAX_SHORT_ANSWER_CHARS = 500
 _CONTACT_WORDS = (
     (PHONE, ("phone", "call", "call me", "cell", "mobile", "telephone", "by phone", "phone call")),
     (EMAIL, ("email", "e-mail", "mail", "by email")),
-    (CHANNEL, ("here", "this chat", "chat", "in this chat", "this way", "text", "text me", "message", "telegram",
-               "reply here", "same way")),
-    (ANONYMOUS, ("none", "anonymous", "no reply", "no contact", "nothing", "don't contact", "dont contact",
-                 "do not contact", "no thanks", "not needed", "stay anonymous")),
+    (
+        CHANNEL,
+        (
+            "here",
+            "this chat",
+            "chat",
+            "in this chat",
+            "this way",
+            "text",
+            "text me",
+            "message",
+            "telegram",
+            "reply here",
+            "same way",
+        ),
+    ),
+    (
+        ANONYMOUS,
+        (
+            "none",
+            "anonymous",
+            "no reply",
+            "no contact",
+            "nothing",
+            "don't contact",
+            "dont contact",
+            "do not contact",
+            "no thanks",
+            "not needed",
+            "stay anonymous",
+        ),
+    ),
 )
+
+
 def _may_be_rejected(tracker: Tracker) -> bool:
     """Say whether Rasa may set this form turn aside: a new message that filled none of the form's slots.
 
@@ -60,7 +105,7 @@ def _may_be_rejected(tracker: Tracker) -> bool:
     return right_after_message and not tracker.slots_to_validate()
 
 
-def _intent(tracker: Tracker) -> Optional[str]:
+def _intent(tracker: Tracker) -> str | None:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
 
@@ -72,12 +117,12 @@ class ValidateIntakeForm(FormValidationAction, abc.ABC):
     """What both forms share: counting failed answers, and offering a person after the third."""
 
     @abc.abstractmethod
-    def name(self) -> Text:
+    def name(self) -> str:
         """Return the action name; each form has its own."""
 
     def failed(
         self, slot: str, response: str, dispatcher: CollectingDispatcher, tracker: Tracker, **kwargs: Any
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Say why the answer did not work and leave the slot empty; after three in a row, offer a person."""
         count = int(tracker.get_slot("failed_answers") or 0) + 1
         if count >= MAX_FAILED_ANSWERS:
@@ -86,17 +131,17 @@ class ValidateIntakeForm(FormValidationAction, abc.ABC):
         return {slot: None, "failed_answers": count}
 
     @abc.abstractmethod
-    def give_up(self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
+    def give_up(self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
         """Stop asking the same question after the third failed answer."""
 
     @staticmethod
-    def accepted(values: Dict[Text, Any]) -> Dict[Text, Any]:
+    def accepted(values: dict[str, Any]) -> dict[str, Any]:
         """Return the slots to set for a good answer, clearing the count of failed ones."""
         return {**values, "failed_answers": 0}
 
     def text_answer(
         self, slot: str, value: Any, max_chars: int, dispatcher: CollectingDispatcher, tracker: Tracker
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Accept an answer with some words in it, up to `max_chars`; otherwise say why, plainly."""
         text = _text(value)
         if not has_words(text):
@@ -109,40 +154,46 @@ class ValidateIntakeForm(FormValidationAction, abc.ABC):
 class ValidateReportForm(ValidateIntakeForm):
     """Check each answer of a complaint, compliment or service request, and of a call back request."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_report_form"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Read the answer, then ask the next question when its words are made here (see actions.questions)."""
         set_aside = _may_be_rejected(tracker)
         requested = tracker.get_slot("requested_slot")
         if requested not in (None, "confirmed") and not set_aside:
             # The read-back reads its own changes (validate_confirmed); any other question takes a correction too.
             correction = corrections.read_correction(
-                (tracker.latest_message or {}).get("text") or "", tracker.slots, tracker.get_slot("kind"),
+                (tracker.latest_message or {}).get("text") or "",
+                tracker.slots,
+                tracker.get_slot("kind"),
                 (tracker.latest_message or {}).get("entities") or [],
             )
             if correction is not None and requested not in correction.updates:
                 return await self._correct(correction, requested, dispatcher, tracker)
         events = await super().run(dispatcher, tracker, domain)
-        asked = next((e["value"] for e in reversed(events) if e.get("event") == "slot"
-                      and e.get("name") == "requested_slot"), None)
+        asked = next(
+            (e["value"] for e in reversed(events) if e.get("event") == "slot" and e.get("name") == "requested_slot"),
+            None,
+        )
         ask = questions.QUESTIONS.get(asked)
         if ask is None or set_aside:
             return events
         tracker.add_slots([event for event in events if event.get("name") == "requested_slot"])
         return events + await ask(dispatcher, tracker)
 
-    async def _correct(self, correction: corrections.Correction, requested: str, dispatcher: CollectingDispatcher,
-                       tracker: Tracker) -> List[EventType]:
+    async def _correct(
+        self, correction: corrections.Correction, requested: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> list[EventType]:
         """Change the earlier answer, say so, and ask the question that is still open (or the changed part)."""
         updates = {**correction.updates, requested: None, "failed_answers": 0}
-        events: List[EventType] = [SlotSet(slot, value) for slot, value in updates.items()]
+        events: list[EventType] = [SlotSet(slot, value) for slot, value in updates.items()]
         if correction.ask_again:
             dispatcher.utter_message(response="utter_change_field", field=correction.field.name)
         elif correction.new_value and len(correction.new_value) <= 80:
-            dispatcher.utter_message(response="utter_changed_to", field=correction.field.name,
-                                     value=correction.new_value)
+            dispatcher.utter_message(
+                response="utter_changed_to", field=correction.field.name, value=correction.new_value
+            )
         else:
             dispatcher.utter_message(response="utter_changed", field=correction.field.name)
         tracker.add_slots(events)
@@ -156,12 +207,12 @@ class ValidateReportForm(ValidateIntakeForm):
         return events
 
     async def required_slots(
-        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Text]:
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
         """Return the questions this report needs, in order (see actions.flow)."""
         return report_questions(tracker.slots, await catalog.load())
 
-    def give_up(self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
+    def give_up(self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
         if slot == "callback_wanted":
             # Not even yes or no to a call back: stop offering and carry on, or end if there is nothing to do.
             dispatcher.utter_message(response="utter_call_311")
@@ -173,7 +224,7 @@ class ValidateReportForm(ValidateIntakeForm):
 
     def validate_kind_check(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Take the kind the resident picked; after a second unclear answer keep the first guess and carry on."""
         options = kind_choice.options_of(tracker.get_slot("kind_options"))
         if options is None:
@@ -194,7 +245,7 @@ class ValidateReportForm(ValidateIntakeForm):
 
     async def validate_description(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Accept the story; guess the service it is about and notice a repeat report."""
         result = self.text_answer("description", value, MAX_DESCRIPTION_CHARS, dispatcher, tracker)
         text = result.get("description")
@@ -211,7 +262,7 @@ class ValidateReportForm(ValidateIntakeForm):
 
     def validate_location(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Accept any place description with a few characters in it; a place found in another answer keeps the
         cross street or landmark around it ("Queen St near Spadina")."""
         if tracker.get_slot("requested_slot") != "location" and value:
@@ -220,7 +271,7 @@ class ValidateReportForm(ValidateIntakeForm):
 
     def validate_when(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Accept the resident's own words for when it happened; "not sure" is an answer too."""
         if is_unknown(_text(value)):
             return self.accepted({"when": "not sure"})
@@ -228,7 +279,7 @@ class ValidateReportForm(ValidateIntakeForm):
 
     def validate_person(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Accept a name or a team; "I don't know their name" is an answer too."""
         if is_unknown(_text(value)):
             return self.accepted({"person": "name not known"})
@@ -236,7 +287,7 @@ class ValidateReportForm(ValidateIntakeForm):
 
     def validate_outcome(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Accept what the resident would like the City to do; a bare yes or no is no answer, so ask in plain words."""
         if is_unknown(_text(value)):
             return self.accepted({"outcome": "not sure"})
@@ -248,7 +299,7 @@ class ValidateReportForm(ValidateIntakeForm):
 
     async def validate_division(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Accept the offered division on a yes, another one by number or name, or "not sure"."""
         known = await catalog.load()
         text = _text(value)
@@ -275,7 +326,7 @@ class ValidateReportForm(ValidateIntakeForm):
 
     def validate_complaint_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Accept the offered category on a yes, or another one by number or name."""
         text = _text(value)
         chosen = complaint_category.chosen(text)
@@ -299,7 +350,7 @@ class ValidateReportForm(ValidateIntakeForm):
 
     def validate_switch_to_complaint(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """On a yes, make the report a complaint about the earlier one; on a no, keep it a service request."""
         answer = yes_or_no(_text(value), _intent(tracker))
         if answer is None:
@@ -310,7 +361,7 @@ class ValidateReportForm(ValidateIntakeForm):
 
     def validate_linked_reference(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Accept the earlier report's reference number, or "I don't have it" (kept as an empty answer)."""
         text = _text(value)
         reference = reference_in(text, offered=tracker.get_slot("requested_slot") == "linked_reference")
@@ -329,7 +380,7 @@ class ValidateReportForm(ValidateIntakeForm):
 
     async def validate_service_extra(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Record the answer to the service's next extra question; the slot empties again for the one after."""
         pending = pending_attributes(tracker.slots, await catalog.load())
         if not pending:
@@ -356,7 +407,7 @@ class ValidateReportForm(ValidateIntakeForm):
 
     def validate_public_consent(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Read whether the request's words may appear in the public feed; "not sure" means no."""
         text = _text(value)
         answer = yes_or_no(text, _intent(tracker))
@@ -370,7 +421,7 @@ class ValidateReportForm(ValidateIntakeForm):
 
     def validate_hear_back(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Read whether the resident would like to hear back about a compliment."""
         answer = yes_or_no(_text(value), _intent(tracker))
         if answer is None:
@@ -379,7 +430,7 @@ class ValidateReportForm(ValidateIntakeForm):
 
     def validate_contact_method(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Read phone, email, this chat or none; a number or an address in the answer is taken as the choice."""
         text = _text(value)
         phone = phone_number(text)
@@ -404,7 +455,7 @@ class ValidateReportForm(ValidateIntakeForm):
 
     def validate_contact_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Accept a 10-digit phone number; an email address or "none" instead changes the choice."""
         text = _text(value)
         phone = phone_number(text)
@@ -421,7 +472,7 @@ class ValidateReportForm(ValidateIntakeForm):
 
     def validate_contact_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Accept one email address; a phone number or "none" instead changes the choice."""
         text = _text(value)
         email = email_address(text)
@@ -441,7 +492,7 @@ class ValidateReportForm(ValidateIntakeForm):
         words = dict(_CONTACT_WORDS)[ANONYMOUS]
         return named_choice(text, [words]) is not None or yes_or_no(text, _intent(tracker)) is False
 
-    def _decline_contact(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
+    def _decline_contact(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
         if tracker.get_slot("callback_wanted"):
             # No number for the call back: there is nothing to call.
             dispatcher.utter_message(response="utter_call_311")
@@ -451,7 +502,7 @@ class ValidateReportForm(ValidateIntakeForm):
 
     def validate_consent(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Read consent to contact; without it the report is anonymous and the details are dropped."""
         answer = yes_or_no(_text(value), _intent(tracker))
         if answer is None:
@@ -467,19 +518,24 @@ class ValidateReportForm(ValidateIntakeForm):
 
     def validate_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Send on a yes; on "change the address" empty just that part so it is asked again; on a no, ask what."""
         text = _text(value)
         named = kind_choice.named_kind(text)
         if named is not None and named != tracker.get_slot("kind"):
             # "It's a complaint, not a request": the questions the new kind needs are asked next.
             dispatcher.utter_message(response="utter_kind_changed", kind_name=kind_choice.NAMES[named])
-            return {"kind": named, "kind_check": named, "confirmed": None, "change_requested": False,
-                    "failed_answers": 0}
+            return {
+                "kind": named,
+                "kind_check": named,
+                "confirmed": None,
+                "change_requested": False,
+                "failed_answers": 0,
+            }
         field = change_target(text, tracker.get_slot("kind"))
         if field is not None:
             just_given = tracker.slots_to_validate()
-            result: Dict[Text, Any] = {"confirmed": None, "change_requested": False, "failed_answers": 0}
+            result: dict[str, Any] = {"confirmed": None, "change_requested": False, "failed_answers": 0}
             if any(slot in just_given and just_given[slot] for slot in field.slots):
                 # "Change the address to 12 Elm St": the new value came with the request.
                 dispatcher.utter_message(response="utter_changed", field=field.name)
@@ -497,7 +553,7 @@ class ValidateReportForm(ValidateIntakeForm):
 
     def validate_callback_wanted(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Read whether the resident wants a call back; on a no, carry on with the report if there is one."""
         text = _text(value)
         answer = yes_or_no(text, _intent(tracker))
@@ -538,12 +594,12 @@ def _list_answer(attribute: Any, text: str) -> Any:
 class ValidateStatusForm(ValidateIntakeForm):
     """Find the resident's own case by its reference number; never anyone else's."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_status_form"
 
     async def required_slots(
-        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Text]:
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
         """Ask for the reference; ask for the phone check only when the case is not this conversation's."""
         if tracker.get_slot("status_result") is not None:
             return []
@@ -552,13 +608,13 @@ class ValidateStatusForm(ValidateIntakeForm):
             slots.append("status_phone_digits")
         return slots
 
-    def give_up(self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
+    def give_up(self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
         dispatcher.utter_message(response="utter_status_call_311")
         return {slot: None, "failed_answers": 0, "status_result": {"state": "gave_up"}}
 
     async def validate_status_reference(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Look the case up for this conversation; a mistyped number gets a helpful answer, not a search."""
         text = _text(value)
         reference = reference_in(text, offered=True)
@@ -567,8 +623,9 @@ class ValidateStatusForm(ValidateIntakeForm):
         try:
             found = await backend_client.case_status(reference, sender_id=tracker.sender_id)
         except backend_client.InvalidReference:
-            return self.failed("status_reference", "utter_reference_mistyped", dispatcher, tracker,
-                               status_reference=reference)
+            return self.failed(
+                "status_reference", "utter_reference_mistyped", dispatcher, tracker, status_reference=reference
+            )
         except backend_client.BackendUnavailable as error:
             logger.warning("status look-up failed: %s", error)
             return self.accepted({"status_reference": reference, "status_result": {"state": "unavailable"}})
@@ -578,7 +635,7 @@ class ValidateStatusForm(ValidateIntakeForm):
 
     async def validate_status_phone_digits(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Check the last 4 digits of the phone number given with the case; one try per look-up."""
         text = _text(value)
         digits = last_digits(text)

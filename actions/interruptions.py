@@ -7,7 +7,6 @@ never guesses what comes after an interruption.
 from __future__ import annotations
 
 import logging
-from typing import List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -24,10 +23,10 @@ logger = logging.getLogger(__name__)
 class ActionCancelReport(Action):
     """Stop the report under way and forget it."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_cancel_report"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         dispatcher.utter_message(response="utter_cancelled")
         return [ActiveLoop(None)] + cleared_report()
 
@@ -35,10 +34,10 @@ class ActionCancelReport(Action):
 class ActionEmergency(Action):
     """Tell the resident to call 911 first, and stop any form: nothing else matters until they are safe."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_emergency"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         dispatcher.utter_message(response="utter_emergency")
         dispatcher.utter_message(response="utter_emergency_after")
         return [ActiveLoop(None)] + cleared_report()
@@ -47,10 +46,10 @@ class ActionEmergency(Action):
 class ActionRequestCallback(Action):
     """Give 311's number and hours, and have the report form offer a call back (keeping any report so far)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_request_callback"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         dispatcher.utter_message(response="utter_human_handoff")
         return [
             SlotSet("callback_offered", True),
@@ -63,10 +62,10 @@ class ActionRequestCallback(Action):
 class ActionHandleAbuse(Action):
     """Answer abuse calmly once; the second time, end the conversation politely."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handle_abuse"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         if not tracker.get_slot("abuse_warned"):
             dispatcher.utter_message(response="utter_abuse")
             return [SlotSet("abuse_warned", True)]
@@ -81,10 +80,10 @@ class ActionTellDelivered(Action):
     the one whose outbox file holds the case. The outbox marks it told once the channel took the message, not here.
     """
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_tell_delivered"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         given = next(tracker.get_latest_entity_values(outbox.REFERENCE_ENTITY), None)
         reference = reference_in(given, offered=True) if isinstance(given, str) else None
         if reference:

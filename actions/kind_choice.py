@@ -9,7 +9,8 @@ in the read-back ("it's a complaint, not a request"), so the resident can change
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from actions.answers import named_choice, numbered_choice
 from actions.flow import COMPLAINT, COMPLIMENT, KINDS, SERVICE_REQUEST
@@ -23,27 +24,68 @@ MIN_RUNNER_UP = 0.15
 MAX_MARGIN = 0.55
 
 # The options of each question, in the order they are offered (1, 2), whatever the classifier ranked first.
-OPTIONS: Dict[frozenset, Tuple[str, str]] = {
+OPTIONS: dict[frozenset, tuple[str, str]] = {
     frozenset((COMPLAINT, SERVICE_REQUEST)): (SERVICE_REQUEST, COMPLAINT),
     frozenset((COMPLAINT, COMPLIMENT)): (COMPLIMENT, COMPLAINT),
     frozenset((COMPLIMENT, SERVICE_REQUEST)): (COMPLIMENT, SERVICE_REQUEST),
 }
 # The domain response that asks each question.
-RESPONSES: Dict[Tuple[str, str], str] = {
+RESPONSES: dict[tuple[str, str], str] = {
     (SERVICE_REQUEST, COMPLAINT): "utter_ask_kind_fix_or_complaint",
     (COMPLIMENT, COMPLAINT): "utter_ask_kind_thanks_or_complaint",
     (COMPLIMENT, SERVICE_REQUEST): "utter_ask_kind_thanks_or_fix",
 }
 # How the assistant names each kind to the resident.
-NAMES: Dict[str, str] = {COMPLAINT: "complaint", COMPLIMENT: "compliment", SERVICE_REQUEST: "request"}
+NAMES: dict[str, str] = {COMPLAINT: "complaint", COMPLIMENT: "compliment", SERVICE_REQUEST: "request"}
 # Words that name each kind in an answer; the longest phrase found wins ("not happy" over "happy").
-WORDS: Dict[str, Tuple[str, ...]] = {
-    SERVICE_REQUEST: ("fix", "fixed", "fix it", "fix something", "something fixed", "repair", "repaired",
-                      "request", "service request", "sort it out", "clean it up", "come out", "get it done"),
-    COMPLAINT: ("unhappy", "not happy", "complain", "complaint", "complaining", "handled", "how it was handled",
-                "upset", "angry", "frustrated", "annoyed", "disappointed", "fed up", "not pleased"),
-    COMPLIMENT: ("thanks", "thank", "thank you", "thanking", "thank someone", "praise", "compliment", "happy",
-                 "pleased", "grateful", "good job", "great job", "well done", "kudos"),
+WORDS: dict[str, tuple[str, ...]] = {
+    SERVICE_REQUEST: (
+        "fix",
+        "fixed",
+        "fix it",
+        "fix something",
+        "something fixed",
+        "repair",
+        "repaired",
+        "request",
+        "service request",
+        "sort it out",
+        "clean it up",
+        "come out",
+        "get it done",
+    ),
+    COMPLAINT: (
+        "unhappy",
+        "not happy",
+        "complain",
+        "complaint",
+        "complaining",
+        "handled",
+        "how it was handled",
+        "upset",
+        "angry",
+        "frustrated",
+        "annoyed",
+        "disappointed",
+        "fed up",
+        "not pleased",
+    ),
+    COMPLIMENT: (
+        "thanks",
+        "thank",
+        "thank you",
+        "thanking",
+        "thank someone",
+        "praise",
+        "compliment",
+        "happy",
+        "pleased",
+        "grateful",
+        "good job",
+        "great job",
+        "well done",
+        "kudos",
+    ),
 }
 # "It's a complaint", "make it a request": naming a kind outright in the read-back.
 _NAMED_KIND = re.compile(
@@ -53,7 +95,7 @@ _NAMED_KIND = re.compile(
 _KIND_OF_WORD = {"complaint": COMPLAINT, "compliment": COMPLIMENT}
 
 
-def kind_scores(ranking: Iterable[Mapping[str, Any]]) -> Dict[str, float]:
+def kind_scores(ranking: Iterable[Mapping[str, Any]]) -> dict[str, float]:
     """Return each kind's confidence in an intent ranking (0 for a kind the ranking leaves out)."""
     scores = {kind: 0.0 for kind in KINDS}
     for entry in ranking or ():
@@ -63,7 +105,7 @@ def kind_scores(ranking: Iterable[Mapping[str, Any]]) -> Dict[str, float]:
     return scores
 
 
-def unsure_between(top_kind: Optional[str], ranking: Iterable[Mapping[str, Any]]) -> Optional[Tuple[str, str]]:
+def unsure_between(top_kind: str | None, ranking: Iterable[Mapping[str, Any]]) -> tuple[str, str] | None:
     """Return the two kinds to offer (in their question's order) when the classifier hesitates, else None."""
     if top_kind not in KINDS:
         return None
@@ -74,7 +116,7 @@ def unsure_between(top_kind: Optional[str], ranking: Iterable[Mapping[str, Any]]
     return OPTIONS[frozenset((top_kind, runner_up))]
 
 
-def chosen_kind(text: str, options: Tuple[str, str], intent: Optional[str] = None) -> Optional[str]:
+def chosen_kind(text: str, options: tuple[str, str], intent: str | None = None) -> str | None:
     """Return the kind the resident picked from the two offered: by number, by its words, or None."""
     index = numbered_choice(text, len(options))
     if index is not None:
@@ -88,7 +130,7 @@ def chosen_kind(text: str, options: Tuple[str, str], intent: Optional[str] = Non
     return intent if intent in options else None
 
 
-def named_kind(text: str) -> Optional[str]:
+def named_kind(text: str) -> str | None:
     """Return the kind a resident names outright ("it's a complaint", "make it a request"), or None."""
     match = _NAMED_KIND.search(text.lower())
     if match is None:
@@ -96,7 +138,7 @@ def named_kind(text: str) -> Optional[str]:
     return _KIND_OF_WORD.get(match.group(1), SERVICE_REQUEST)
 
 
-def options_of(value: Optional[str]) -> Optional[Tuple[str, str]]:
+def options_of(value: str | None) -> tuple[str, str] | None:
     """Return the two offered kinds kept in the `kind_options` slot ("service_request complaint"), or None."""
     parts = tuple((value or "").split())
     if len(parts) != 2 or not set(parts) <= set(KINDS):

@@ -33,7 +33,7 @@ import time
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
@@ -88,9 +88,9 @@ class Entry:
     idempotency_key: str
     sender_id: str
     kind: str
-    case: Dict[str, Any]
-    reference: Optional[str]
-    problems: Optional[List[Dict[str, Any]]] = None  # why the backend refused it as invalid, when it did
+    case: dict[str, Any]
+    reference: str | None
+    problems: list[dict[str, Any]] | None = None  # why the backend refused it as invalid, when it did
 
 
 def default_path() -> Path:
@@ -101,7 +101,7 @@ def default_path() -> Path:
 class Outbox:
     """The outbox table in one SQLite file (standard library only; safe to use from several threads)."""
 
-    def __init__(self, path: Optional[Path] = None) -> None:
+    def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path) if path else default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as db, db:
@@ -118,7 +118,7 @@ class Outbox:
         db.row_factory = sqlite3.Row
         return db
 
-    def put(self, case: Dict[str, Any], *, idempotency_key: str) -> None:
+    def put(self, case: dict[str, Any], *, idempotency_key: str) -> None:
         """Keep a case for later delivery (a second put with the same key changes nothing)."""
         with closing(self._connect()) as db, db:
             db.execute(
@@ -127,28 +127,29 @@ class Outbox:
                 (idempotency_key, case["sender_id"], case["kind"], json.dumps(case), time.time()),
             )
 
-    def waiting(self, limit: int = 50, *, due_only: bool = False) -> List[Entry]:
+    def waiting(self, limit: int = 50, *, due_only: bool = False) -> list[Entry]:
         """Return cases not yet delivered nor refused, oldest first (`due_only`: those whose pause is over)."""
         due = " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)" if due_only else ""
         params = (time.time(), limit) if due_only else (limit,)
         with closing(self._connect()) as db:
             rows = db.execute(
                 f"SELECT * FROM outbox WHERE delivered_at IS NULL AND refused_json IS NULL{due} "
-                "ORDER BY created_at LIMIT ?", params,
+                "ORDER BY created_at LIMIT ?",
+                params,
             ).fetchall()
         return [_entry(row) for row in rows]
 
-    def untold(self, *, due_only: bool = False) -> List[Entry]:
+    def untold(self, *, due_only: bool = False) -> list[Entry]:
         """Return delivered cases whose reference the resident has not been told yet (`due_only`: pause over)."""
         due = " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)" if due_only else ""
         with closing(self._connect()) as db:
             rows = db.execute(
-                f"SELECT * FROM outbox WHERE delivered_at IS NOT NULL AND notified_at IS NULL{due} "
-                "ORDER BY created_at", (time.time(),) if due_only else (),
+                f"SELECT * FROM outbox WHERE delivered_at IS NOT NULL AND notified_at IS NULL{due} ORDER BY created_at",
+                (time.time(),) if due_only else (),
             ).fetchall()
         return [_entry(row) for row in rows]
 
-    def refused(self) -> List[Entry]:
+    def refused(self) -> list[Entry]:
         """Return cases the backend refused as invalid that are not yet on its dead-letter list."""
         with closing(self._connect()) as db:
             rows = db.execute(
@@ -156,13 +157,14 @@ class Outbox:
             ).fetchall()
         return [_entry(row) for row in rows]
 
-    def for_sender(self, sender_id: str) -> List[Entry]:
+    def for_sender(self, sender_id: str) -> list[Entry]:
         """Return this conversation's cases that are waiting, or delivered and not yet told (refused ones are
         with staff)."""
         with closing(self._connect()) as db:
             rows = db.execute(
                 "SELECT * FROM outbox WHERE sender_id = ? AND notified_at IS NULL AND refused_json IS NULL "
-                "ORDER BY created_at", (sender_id,)
+                "ORDER BY created_at",
+                (sender_id,),
             ).fetchall()
         return [_entry(row) for row in rows]
 
@@ -187,7 +189,7 @@ class Outbox:
                 (attempts, error[:200], next_at, idempotency_key),
             )
 
-    def mark_refused(self, idempotency_key: str, problems: List[Dict[str, Any]]) -> None:
+    def mark_refused(self, idempotency_key: str, problems: list[dict[str, Any]]) -> None:
         """Record that the backend refused the case as invalid: it is for staff now (the dead-letter list)."""
         with closing(self._connect()) as db, db:
             db.execute(
@@ -198,15 +200,16 @@ class Outbox:
     def mark_dead_lettered(self, idempotency_key: str) -> None:
         """Record that the refused case is on the backend's dead-letter list, where staff see it."""
         with closing(self._connect()) as db, db:
-            db.execute("UPDATE outbox SET dead_lettered_at = ? WHERE idempotency_key = ?",
-                       (time.time(), idempotency_key))
+            db.execute(
+                "UPDATE outbox SET dead_lettered_at = ? WHERE idempotency_key = ?", (time.time(), idempotency_key)
+            )
 
     def mark_told(self, idempotency_key: str) -> None:
         """Record that the resident has been told the reference."""
         with closing(self._connect()) as db, db:
             db.execute("UPDATE outbox SET notified_at = ? WHERE idempotency_key = ?", (time.time(), idempotency_key))
 
-    def counts(self) -> Dict[str, int]:
+    def counts(self) -> dict[str, int]:
         """Return how many cases wait, and how many were delivered but not yet told (for logs and tests)."""
         with closing(self._connect()) as db:
             waiting = db.execute(
@@ -223,11 +226,12 @@ class Outbox:
 
 def _entry(row: sqlite3.Row) -> Entry:
     problems = json.loads(row["refused_json"]) if row["refused_json"] else None
-    return Entry(row["idempotency_key"], row["sender_id"], row["kind"], json.loads(row["case_json"]), row["reference"],
-                 problems)
+    return Entry(
+        row["idempotency_key"], row["sender_id"], row["kind"], json.loads(row["case_json"]), row["reference"], problems
+    )
 
 
-async def deliver(outbox: Outbox, settings: Optional[backend_client.BackendSettings] = None) -> int:
+async def deliver(outbox: Outbox, settings: backend_client.BackendSettings | None = None) -> int:
     """Send every waiting case whose pause is over once; return how many the backend took.
 
     No answer at all ends the round (the backend is down); any other failure pauses that entry alone.
@@ -255,7 +259,7 @@ async def deliver(outbox: Outbox, settings: Optional[backend_client.BackendSetti
     return delivered
 
 
-async def hand_refused_to_staff(outbox: Outbox, settings: Optional[backend_client.BackendSettings] = None) -> int:
+async def hand_refused_to_staff(outbox: Outbox, settings: backend_client.BackendSettings | None = None) -> int:
     """Put every case the backend refused as invalid on its dead-letter list; return how many went."""
     handed = 0
     for entry in outbox.refused():
@@ -288,8 +292,10 @@ async def tell_residents(outbox: Outbox, rasa_url: str, token: str) -> int:
         for entry in outbox.untold(due_only=True):
             if entry.case.get("channel") not in NOTIFIABLE_CHANNELS:
                 continue  # nothing can reach this conversation: the status answer tells it when they ask
-            url = (f"{conversation_url(rasa_url, entry.sender_id, 'trigger_intent')}"
-                   f"?output_channel=latest&token={quote(token, safe='')}")
+            url = (
+                f"{conversation_url(rasa_url, entry.sender_id, 'trigger_intent')}"
+                f"?output_channel=latest&token={quote(token, safe='')}"
+            )
             body = {"name": DELIVERED_INTENT, "entities": {REFERENCE_ENTITY: entry.reference}}
             try:
                 async with session.post(yarl.URL(url, encoded=True), json=body) as resp:
@@ -321,7 +327,7 @@ class DeliveryWorker:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="outbox-delivery", daemon=True)
 
-    def start(self) -> "DeliveryWorker":
+    def start(self) -> DeliveryWorker:
         self._thread.start()
         return self
 
@@ -348,7 +354,7 @@ class DeliveryWorker:
             await asyncio.sleep(self.interval)
 
 
-_shared: Dict[str, Any] = {"outbox": None, "worker": None}
+_shared: dict[str, Any] = {"outbox": None, "worker": None}
 _lock = threading.Lock()
 
 

@@ -8,11 +8,14 @@ part of a place still could not be kept, the read-back says so (`missed_detail`)
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 # Words that tie a street to the thing next to it: "Queen St near Spadina", "Elm St at the corner of Oak".
-_CUES = (r"near|by|at|beside|next\s+to|across\s+from|opposite|in\s+front\s+of|outside|behind|close\s+to|just\s+off|"
-         r"off|between|north\s+of|south\s+of|east\s+of|west\s+of|past|corner\s+of|on\s+the\s+corner\s+of")
+_CUES = (
+    r"near|by|at|beside|next\s+to|across\s+from|opposite|in\s+front\s+of|outside|behind|close\s+to|just\s+off|"
+    r"off|between|north\s+of|south\s+of|east\s+of|west\s+of|past|corner\s+of|on\s+the\s+corner\s+of"
+)
 # Words that end the place: the story carries on after them ("... near Spadina and it is huge").
 _STOP = frozenset(
     """and but it it's its is was were has have had there which that where since for so because with this my our
@@ -22,10 +25,12 @@ _STOP = frozenset(
 )
 _WORD = r"[A-Za-z0-9][A-Za-z0-9'&.\-]*"
 _AFTER = re.compile(rf"^\s*,?\s*(?:{_CUES})\s+(?:the\s+)?(?:{_WORD})(?:\s+{_WORD}){{0,4}}", re.IGNORECASE)
-_BEFORE = re.compile(rf"(?:^|\b)(?:{_CUES})\s+(?:the\s+)?{_WORD}(?:\s+{_WORD}){{0,3}}\s+(?:on|at|of)\s*$",
-                     re.IGNORECASE)
-_MISSED = re.compile(rf"\b(?:{_CUES.replace('|by|', '|').replace('|at|', '|').replace('|off|', '|')})\s+\w",
-                     re.IGNORECASE)
+_BEFORE = re.compile(
+    rf"(?:^|\b)(?:{_CUES})\s+(?:the\s+)?{_WORD}(?:\s+{_WORD}){{0,3}}\s+(?:on|at|of)\s*$", re.IGNORECASE
+)
+_MISSED = re.compile(
+    rf"\b(?:{_CUES.replace('|by|', '|').replace('|at|', '|').replace('|off|', '|')})\s+\w", re.IGNORECASE
+)
 
 
 def _trim(words: str, cue_words: int) -> str:
@@ -59,10 +64,10 @@ def with_detail(text: str, start: int, end: int) -> str:
     return " ".join(place.split()).rstrip(".,;:!? ")
 
 
-def place_in(message: Dict[str, Any]) -> Optional[str]:
+def place_in(message: dict[str, Any]) -> str | None:
     """Return the first place the message names, with its detail, or None."""
     text = message.get("text") or ""
-    entities: Iterable[Dict[str, Any]] = message.get("entities") or []
+    entities: Iterable[dict[str, Any]] = message.get("entities") or []
     for entity in entities:
         if entity.get("entity") != "location" or not entity.get("value"):
             continue
@@ -80,5 +85,5 @@ def missed_detail(story: str, place: str) -> bool:
     index = story.lower().find(place.lower())
     if index < 0:
         return False  # the place was given as its own answer: it is all there
-    rest = story[:index] + " " + story[index + len(place):]
+    rest = story[:index] + " " + story[index + len(place) :]
     return bool(_MISSED.search(rest))

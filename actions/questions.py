@@ -9,7 +9,7 @@ notice of collection: why we ask, who sees it, how long it is kept.
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable, Dict, List
+from collections.abc import Awaitable, Callable
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -23,7 +23,7 @@ from actions.summary import summary_text
 MAX_MENU_CHARS = 200
 
 
-def notice_first(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+def notice_first(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Show the notice of collection unless this report already showed it."""
     if tracker.get_slot("notice_shown"):
         return []
@@ -31,7 +31,7 @@ def notice_first(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Eve
     return [SlotSet("notice_shown", True)]
 
 
-async def ask_kind_check(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+async def ask_kind_check(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Ask which of the two kinds the classifier hesitated between the resident means."""
     options = kind_choice.options_of(tracker.get_slot("kind_options"))
     if options is not None:
@@ -39,11 +39,11 @@ async def ask_kind_check(dispatcher: CollectingDispatcher, tracker: Tracker) -> 
     return []
 
 
-async def ask_division(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+async def ask_division(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Offer the division the story points to, or list the divisions when there is no guess (or it was wrong)."""
     known = await catalog.load()
     guess = tracker.get_slot("division_guess")
-    events: List[EventType] = []
+    events: list[EventType] = []
     if guess is None:
         service = known.service(tracker.get_slot("service_code"))
         guess = service.division if service else ""
@@ -58,10 +58,10 @@ async def ask_division(dispatcher: CollectingDispatcher, tracker: Tracker) -> Li
     return events
 
 
-async def ask_complaint_category(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+async def ask_complaint_category(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Offer the category the complaint's words point to, or list the categories."""
     guess = tracker.get_slot("category_guess")
-    events: List[EventType] = []
+    events: list[EventType] = []
     if guess is None:
         guess = complaint_category.guess(tracker.get_slot("description") or "") or ""
         events.append(SlotSet("category_guess", guess))
@@ -73,7 +73,7 @@ async def ask_complaint_category(dispatcher: CollectingDispatcher, tracker: Trac
     return events
 
 
-async def ask_service_extra(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+async def ask_service_extra(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Ask the next extra question the catalog has for this kind of request."""
     pending = pending_attributes(tracker.slots, await catalog.load())
     if not pending:
@@ -93,16 +93,17 @@ async def ask_service_extra(dispatcher: CollectingDispatcher, tracker: Tracker) 
     return []
 
 
-async def ask_contact_method(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+async def ask_contact_method(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Show the notice of collection, then ask how to reach the resident."""
     events = notice_first(dispatcher, tracker)
     reachable = tracker.get_latest_input_channel() in REACHABLE_CHANNELS
-    dispatcher.utter_message(response="utter_request_contact_method" if reachable
-                             else "utter_request_contact_method_no_chat")
+    dispatcher.utter_message(
+        response="utter_request_contact_method" if reachable else "utter_request_contact_method_no_chat"
+    )
     return events
 
 
-async def ask_contact_phone(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+async def ask_contact_phone(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Ask for a phone number (the notice first, when a call back is the first personal question)."""
     events = notice_first(dispatcher, tracker)
     wanted = tracker.get_slot("callback_wanted")
@@ -110,21 +111,21 @@ async def ask_contact_phone(dispatcher: CollectingDispatcher, tracker: Tracker) 
     return events
 
 
-async def ask_contact_email(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+async def ask_contact_email(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Ask for an email address."""
     events = notice_first(dispatcher, tracker)
     dispatcher.utter_message(response="utter_request_contact_email")
     return events
 
 
-async def ask_consent(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+async def ask_consent(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Ask for consent to contact (the notice first, when the details were given unasked)."""
     events = notice_first(dispatcher, tracker)
     dispatcher.utter_message(response="utter_request_consent")
     return events
 
 
-async def ask_confirmed(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+async def ask_confirmed(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Read the report back and ask whether to send it; after a "no", just ask what to change."""
     if tracker.get_slot("change_requested"):
         dispatcher.utter_message(response="utter_ask_what_to_change")
@@ -134,9 +135,9 @@ async def ask_confirmed(dispatcher: CollectingDispatcher, tracker: Tracker) -> L
     return []
 
 
-Ask = Callable[[CollectingDispatcher, Tracker], Awaitable[List[EventType]]]
+Ask = Callable[[CollectingDispatcher, Tracker], Awaitable[list[EventType]]]
 # The questions asked here rather than by a domain response, by the slot they fill.
-QUESTIONS: Dict[str, Ask] = {
+QUESTIONS: dict[str, Ask] = {
     "kind_check": ask_kind_check,
     "division": ask_division,
     "complaint_category": ask_complaint_category,

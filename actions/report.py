@@ -6,7 +6,8 @@ import hashlib
 import json
 import logging
 import uuid
-from typing import Any, Dict, List, Mapping, Optional, Text, Tuple
+from collections.abc import Mapping
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -27,7 +28,7 @@ MAX_DETAILS_BYTES = 8 * 1024 - 256
 CALLBACK_DESCRIPTION = "The resident asked for a call back from 311."
 
 
-def cleared_report() -> List[EventType]:
+def cleared_report() -> list[EventType]:
     """Return the events that forget the report under way (and which question was asked)."""
     return [SlotSet(slot, None) for slot in REPORT_SLOTS] + [SlotSet("requested_slot", None)]
 
@@ -35,12 +36,10 @@ def cleared_report() -> List[EventType]:
 class ActionStartReport(Action):
     """Begin a fresh report of the kind the resident's message shows, keeping everything it already says."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_start_report"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         message = tracker.latest_message or {}
         kind = (message.get("intent") or {}).get("name")
         text = (message.get("text") or "").strip()
@@ -82,12 +81,12 @@ def idempotency_key(tracker: Tracker) -> str:
         # A report begun before report ids existed: fall back to the turn that confirmed it.
         last_user = next((e for e in reversed(tracker.events) if e.get("event") == "user"), {})
         report_id = f"{last_user.get('timestamp')}|{tracker.get_slot('kind')}"
-    return hashlib.sha256(f"{tracker.sender_id}|{report_id}".encode("utf-8")).hexdigest()[:40]
+    return hashlib.sha256(f"{tracker.sender_id}|{report_id}".encode()).hexdigest()[:40]
 
 
-def _routing(slots: Mapping[str, Any], known: Catalog) -> Dict[str, Any]:
+def _routing(slots: Mapping[str, Any], known: Catalog) -> dict[str, Any]:
     """Return the division and service code to send, checked against the catalog, and any team named outside it."""
-    routing: Dict[str, Any] = {}
+    routing: dict[str, Any] = {}
     named = slots.get("division")
     division = known.division(named)
     service = known.service(slots.get("service_code"))
@@ -101,7 +100,7 @@ def _routing(slots: Mapping[str, Any], known: Catalog) -> Dict[str, Any]:
     return routing
 
 
-def build_case(tracker: Tracker, known: Catalog) -> Optional[Dict[str, Any]]:
+def build_case(tracker: Tracker, known: Catalog) -> dict[str, Any] | None:
     """Return the case to submit from the tracker's slots, or None when there is nothing to submit."""
     slots = tracker.slots
     kind = slots.get("kind")
@@ -110,7 +109,7 @@ def build_case(tracker: Tracker, known: Catalog) -> Optional[Dict[str, Any]]:
         kind = kind if kind in KINDS else SERVICE_REQUEST
     elif kind not in KINDS or not slots.get("description"):
         return None
-    details: Dict[str, Any] = {}
+    details: dict[str, Any] = {}
     routing = _routing(slots, known)
     if "division_named" in routing:
         details["division_named"] = routing.pop("division_named")
@@ -133,7 +132,7 @@ def build_case(tracker: Tracker, known: Catalog) -> Optional[Dict[str, Any]]:
     if kind == COMPLIMENT and slots.get("hear_back") is not None:
         details["hear_back"] = bool(slots.get("hear_back"))
     details.update(_contact_details(slots, callback, kind))
-    case: Dict[str, Any] = {
+    case: dict[str, Any] = {
         "kind": kind,
         "description": slots.get("description") or CALLBACK_DESCRIPTION,
         "location": slots.get("location"),
@@ -153,9 +152,9 @@ def _json_bytes(value: Any) -> int:
     return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
-def _longest_text(value: Any, path: Tuple[Any, ...] = ()) -> Optional[Tuple[Tuple[Any, ...], str]]:
+def _longest_text(value: Any, path: tuple[Any, ...] = ()) -> tuple[tuple[Any, ...], str] | None:
     """Return (path, text) of the longest string in a JSON value, measured in UTF-8 bytes."""
-    found: Optional[Tuple[Tuple[Any, ...], str]] = None
+    found: tuple[tuple[Any, ...], str] | None = None
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for key, item in items:
         candidate = (path + (key,), item) if isinstance(item, str) else _longest_text(item, path + (key,))
@@ -164,7 +163,7 @@ def _longest_text(value: Any, path: Tuple[Any, ...] = ()) -> Optional[Tuple[Tupl
     return found
 
 
-def fit_details(details: Dict[str, Any], limit: int = MAX_DETAILS_BYTES) -> Dict[str, Any]:
+def fit_details(details: dict[str, Any], limit: int = MAX_DETAILS_BYTES) -> dict[str, Any]:
     """Return the details cut to fit the backend's limit: the longest answer is shortened (ending with "...")
     until the whole is at most `limit` bytes of JSON, so that a long answer never gets a report refused."""
     details = json.loads(json.dumps(details))  # a copy, with the types JSON gives back
@@ -182,18 +181,19 @@ def fit_details(details: Dict[str, Any], limit: int = MAX_DETAILS_BYTES) -> Dict
     return details
 
 
-def _contact_details(slots: Mapping[str, Any], callback: bool, kind: str) -> Dict[str, Any]:
+def _contact_details(slots: Mapping[str, Any], callback: bool, kind: str) -> dict[str, Any]:
     """Return how to reach the resident, only as far as they agreed to it (`contact`, shaped as Open311's)."""
     if callback:
-        return {"callback_requested": True,
-                "contact": {"method": "phone", "phone": phone_number(slots.get("contact_phone") or ""),
-                            "consent": True}}
+        return {
+            "callback_requested": True,
+            "contact": {"method": "phone", "phone": phone_number(slots.get("contact_phone") or ""), "consent": True},
+        }
     if kind == COMPLIMENT and not slots.get("hear_back"):
         return {"contact": {"method": ANONYMOUS}}
     method = contact_method(slots) or ANONYMOUS
     if method == ANONYMOUS or not slots.get("consent"):
         return {"contact": {"method": ANONYMOUS, "consent": False}}
-    contact: Dict[str, Any] = {"method": method, "consent": True}
+    contact: dict[str, Any] = {"method": method, "consent": True}
     if method == "phone":
         contact["phone"] = phone_number(slots.get("contact_phone") or "") or slots.get("contact_phone")
     if method == "email":
@@ -208,12 +208,10 @@ class ActionSubmitCase(Action):
     honestly; the reference follows when the backend is back.
     """
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_submit_case"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         known = await catalog.load()
         case = build_case(tracker, known)
         if case is None:
@@ -245,7 +243,10 @@ class ActionSubmitCase(Action):
 
 
 def tell_next_steps(
-    dispatcher: CollectingDispatcher, slots: Mapping[str, Any], case: Dict[str, Any], created: Dict[str, Any],
+    dispatcher: CollectingDispatcher,
+    slots: Mapping[str, Any],
+    case: dict[str, Any],
+    created: dict[str, Any],
     known: Catalog,
 ) -> None:
     """Give the reference number, then what happens next and by when: the time limits the backend gave the case
@@ -261,8 +262,10 @@ def tell_next_steps(
     details = case.get("details") or {}
     if details.get("callback_requested"):
         dispatcher.utter_message(
-            response="utter_callback_created", case_reference=reference,
-            phone=format_phone(details["contact"]["phone"]), days=acknowledge,
+            response="utter_callback_created",
+            case_reference=reference,
+            phone=format_phone(details["contact"]["phone"]),
+            days=acknowledge,
         )
         return
     dispatcher.utter_message(response="utter_case_created", case_reference=reference)

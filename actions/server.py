@@ -17,7 +17,6 @@ import argparse
 import hmac
 import logging
 import os
-from typing import List, Optional
 
 from rasa_sdk import utils
 from rasa_sdk.constants import DEFAULT_SERVER_PORT
@@ -47,7 +46,7 @@ def create_action_app(secret: str, package: str = "actions") -> Sanic:
     app = create_app(package, cors_origins=[])
 
     @app.middleware("request")
-    async def require_secret(request: Request) -> Optional[HTTPResponse]:
+    async def require_secret(request: Request) -> HTTPResponse | None:
         if request.path in OPEN_PATHS or has_secret(request, secret):
             return None
         logger.warning("action server refused a request without the shared secret")
@@ -56,7 +55,7 @@ def create_action_app(secret: str, package: str = "actions") -> Sanic:
     return app
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     """Run the action server until it is stopped."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import List, Text
-
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted
 from rasa_sdk.executor import CollectingDispatcher
@@ -13,10 +11,10 @@ from rasa_sdk.types import DomainDict
 class ActionSessionStart(Action):
     """Open a new session; if the last one ended in the middle of a report, say that it was not kept."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_session_start"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         # Rasa runs this only when the session expired (session_config) or the conversation is new; the tracker
         # still holds the old session's state, so an unfinished form shows here.
         if tracker.active_loop_name in ("report_form", "status_form"):

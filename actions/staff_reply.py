@@ -20,9 +20,7 @@ class ActionRelayStaffReply(Action):
     def name(self) -> str:
         return "action_relay_staff_reply"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         text = next(tracker.get_latest_entity_values(TEXT_ENTITY), None)
         if isinstance(text, str) and text.strip():
             dispatcher.utter_message(text=text.strip())

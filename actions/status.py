@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -26,11 +26,11 @@ STATUS_RESPONSES = {
 class ActionStartStatus(Action):
     """Begin a status look-up, first telling about any case of this conversation still in the outbox."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_start_status"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        events: List[EventType] = [SlotSet(slot, None) for slot in STATUS_SLOTS]
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        events: list[EventType] = [SlotSet(slot, None) for slot in STATUS_SLOTS]
         events.append(SlotSet("requested_slot", None))
         box = outbox.shared()
         for entry in box.for_sender(tracker.sender_id):
@@ -46,7 +46,8 @@ class ActionStartStatus(Action):
         entity = next(tracker.get_latest_entity_values("reference"), None)
         # The resident asked about a report: whatever has a reference's shape is the one (the backend checks it).
         reference = reference_in(entity or "", offered=True) or reference_in(
-            (tracker.latest_message or {}).get("text") or "", offered=True)
+            (tracker.latest_message or {}).get("text") or "", offered=True
+        )
         if reference:
             events.append(SlotSet("status_reference", reference))
         return events
@@ -55,11 +56,11 @@ class ActionStartStatus(Action):
 class ActionTellStatus(Action):
     """Say what the status look-up found, in plain words."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_tell_status"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        result: Dict[str, Any] = tracker.get_slot("status_result") or {}
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        result: dict[str, Any] = tracker.get_slot("status_result") or {}
         reference = tracker.get_slot("status_reference") or ""
         state = result.get("state")
         if state == "not_found":

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, List, Mapping, Optional, Tuple
+from typing import Any
 
 from actions import complaint_category
 from actions.answers import format_phone, named_choice
@@ -49,10 +50,10 @@ def contact_line(slots: Mapping[str, Any]) -> str:
     return "none, you stay anonymous"
 
 
-def summary_lines(slots: Mapping[str, Any], catalog: Catalog) -> List[Tuple[str, str]]:
+def summary_lines(slots: Mapping[str, Any], catalog: Catalog) -> list[tuple[str, str]]:
     """Return (label, value) pairs for every answer the report holds, in the order they were asked."""
     kind = slots.get("kind")
-    lines: List[Tuple[str, str]] = []
+    lines: list[tuple[str, str]] = []
     if kind == COMPLIMENT and slots.get("person"):
         lines.append(("Who", slots["person"]))
     if slots.get("description"):
@@ -121,36 +122,69 @@ class Field:
     """A part of the report the resident can ask to change, and the slots that hold it."""
 
     name: str  # how the assistant names it back ("OK, let's fix the place.")
-    slots: Tuple[str, ...]
-    words: Tuple[str, ...]
-    kinds: Tuple[str, ...] = (COMPLAINT, COMPLIMENT, SERVICE_REQUEST)
+    slots: tuple[str, ...]
+    words: tuple[str, ...]
+    kinds: tuple[str, ...] = (COMPLAINT, COMPLIMENT, SERVICE_REQUEST)
     # Slots set to "" rather than emptied, so that a guess is not offered again after a correction.
-    rejected_guesses: Tuple[str, ...] = ()
+    rejected_guesses: tuple[str, ...] = ()
 
 
-FIELDS: Tuple[Field, ...] = (
-    Field("place", ("location",), ("address", "place", "location", "where", "street", "spot", "corner",
-                                   "intersection", "postal code")),
-    Field("story", ("description",), ("what happened", "description", "story", "details", "problem", "issue",
-                                      "what they did", "what needs", "the what", "message")),
+FIELDS: tuple[Field, ...] = (
+    Field(
+        "place",
+        ("location",),
+        ("address", "place", "location", "where", "street", "spot", "corner", "intersection", "postal code"),
+    ),
+    Field(
+        "story",
+        ("description",),
+        (
+            "what happened",
+            "description",
+            "story",
+            "details",
+            "problem",
+            "issue",
+            "what they did",
+            "what needs",
+            "the what",
+            "message",
+        ),
+    ),
     Field("time", ("when",), ("date", "time", "day", "when"), (COMPLAINT, COMPLIMENT)),
-    Field("team", ("division",), ("division", "department", "team", "service", "who handles"), (COMPLAINT,),
-          ("division_guess",)),
-    Field("topic", ("complaint_category",), ("category", "type", "topic", "about", "kind of complaint"),
-          (COMPLAINT,), ("category_guess",)),
-    Field("outcome", ("outcome",), ("outcome", "want", "result", "remedy", "resolution", "what i want"),
-          (COMPLAINT,)),
+    Field(
+        "team",
+        ("division",),
+        ("division", "department", "team", "service", "who handles"),
+        (COMPLAINT,),
+        ("division_guess",),
+    ),
+    Field(
+        "topic",
+        ("complaint_category",),
+        ("category", "type", "topic", "about", "kind of complaint"),
+        (COMPLAINT,),
+        ("category_guess",),
+    ),
+    Field("outcome", ("outcome",), ("outcome", "want", "result", "remedy", "resolution", "what i want"), (COMPLAINT,)),
     Field("earlier reference", ("linked_reference",), ("reference", "first report", "ref"), (COMPLAINT,)),
     Field("name", ("person",), ("who", "name", "person", "staff", "team", "crew"), (COMPLIMENT,)),
-    Field("contact details", ("contact_method", "contact_phone", "contact_email", "consent"),
-          ("contact", "phone", "number", "email", "e-mail", "reach", "anonymous", "call me", "phone number")),
+    Field(
+        "contact details",
+        ("contact_method", "contact_phone", "contact_email", "consent"),
+        ("contact", "phone", "number", "email", "e-mail", "reach", "anonymous", "call me", "phone number"),
+    ),
     Field("public map", ("public_consent",), ("public", "map", "publish", "published", "feed"), (SERVICE_REQUEST,)),
-    Field("answers", ("service_attributes", "service_extra"), ("answers", "extra", "what was missed", "lane"),
-          (SERVICE_REQUEST,)),
+    Field(
+        "answers",
+        ("service_attributes", "service_extra"),
+        ("answers", "extra", "what was missed", "lane"),
+        (SERVICE_REQUEST,),
+    ),
 )
 
 
-def change_target(text: str, kind: Optional[str]) -> Optional[Field]:
+def change_target(text: str, kind: str | None) -> Field | None:
     """Return the part of the report the resident asks to change ("change the address"), or None."""
     fields = [field for field in FIELDS if kind in field.kinds]
     index = named_choice(text, [field.words for field in fields])

@@ -105,7 +105,8 @@ class Settings:
             open311_api_keys=tuple(
                 key for part in (env.get("INTAKE_OPEN311_API_KEYS") or "").split(",") if (key := part.strip())
             ),
-            service_levels_path=Path(levels) if (levels := _non_empty(env.get("INTAKE_SERVICE_LEVELS_PATH")))
+            service_levels_path=Path(levels)
+            if (levels := _non_empty(env.get("INTAKE_SERVICE_LEVELS_PATH")))
             else DEFAULT_SERVICE_LEVELS_PATH,
             staff_session_idle_minutes=int(_non_empty(env.get("INTAKE_STAFF_SESSION_IDLE_MINUTES")) or 30),
             staff_session_max_hours=int(_non_empty(env.get("INTAKE_STAFF_SESSION_MAX_HOURS")) or 10),

@@ -14,8 +14,9 @@ block), merges identical messages, and writes Rasa NLU YAML (version "3.1") for 
   ever exist, maps to out_of_scope. Any other kind is left out.
 - Cases that came through Open311 are left out: their kind was set by another system, not by the assistant.
 - Each example carries a YAML comment with the case reference, the two kinds and the staff's reason, redacted like
-  the message and, more bluntly, without any capitalised word inside a sentence (staff name people there). Identical messages (after redaction, ignoring case and spacing) become one example; when staff
-  disagreed about them, the latest change decides and the comment names every case.
+  the message and, more bluntly, without any capitalised word inside a sentence (staff name people there).
+  Identical messages (after redaction, ignoring case and spacing) become one example; when staff disagreed about
+  them, the latest change decides and the comment names every case.
 - The file is written owner-only (0600) in an owner-only folder, like everything else in ``var/``: redaction is a
   best effort, so the file is treated as holding residents' words.
 """
@@ -161,10 +162,16 @@ def collect(database: Database) -> list[Correction]:
         text = redact(first_message(turns, case.description), MAX_EXAMPLE_CHARS)
         if not text:
             continue
-        corrections.append(Correction(
-            reference=case.reference, text=text, assistant_kind=assistant_kind or "unknown", staff_kind=staff_kind,
-            reason=redact_reason(updates[-1].text or ""), changed_at=updates[-1].created_at,
-        ))
+        corrections.append(
+            Correction(
+                reference=case.reference,
+                text=text,
+                assistant_kind=assistant_kind or "unknown",
+                staff_kind=staff_kind,
+                reason=redact_reason(updates[-1].text or ""),
+                changed_at=updates[-1].created_at,
+            )
+        )
     return corrections
 
 

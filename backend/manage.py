@@ -17,8 +17,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from backend import corrections
-from backend import models  # noqa: F401  (maps every table, so that foreign keys resolve)
+from backend import (
+    corrections,
+    models,  # noqa: F401  (maps every table, so that foreign keys resolve)
+)
 from backend.catalog.loader import CatalogError, load_catalog
 from backend.config import Settings
 from backend.database import migrate
@@ -50,8 +52,13 @@ def create_admin(settings: Settings, email: str, name: str) -> int:
         password = _read_password()
         with Session(engine) as session:
             user = users.create(
-                session=session, catalog=catalog, email=email, display_name=name, role=Role.ADMIN,
-                password=password, actor_label="create-admin command",
+                session=session,
+                catalog=catalog,
+                email=email,
+                display_name=name,
+                role=Role.ADMIN,
+                password=password,
+                actor_label="create-admin command",
             )
         print(f"Created admin account {user.email}. Sign in at /staff/sign-in.")
         return 0
@@ -93,8 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         "export-corrections",
         help="write the first messages of cases whose kind staff changed, redacted, as NLU examples to review",
     )
-    export.add_argument("--out", type=Path, default=corrections.DEFAULT_PATH,
-                        help="the review file (default: %(default)s)")
+    export.add_argument(
+        "--out", type=Path, default=corrections.DEFAULT_PATH, help="the review file (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()

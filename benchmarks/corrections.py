@@ -30,8 +30,8 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -46,7 +46,7 @@ BACKEND_PY = ROOT / ".venvs" / "backend" / "bin" / "python"
 RASA = ROOT / ".venvs" / "bot" / "bin" / "rasa"
 
 
-def misread(pairs: Sequence[Tuple[str, str]], predicted: Sequence[str], include_other: bool) -> List[Dict[str, str]]:
+def misread(pairs: Sequence[tuple[str, str]], predicted: Sequence[str], include_other: bool) -> list[dict[str, str]]:
     """Return the stream messages staff would reclassify: filed as one kind of case, really another."""
     found = []
     for (text, gold), kind in zip(pairs, predicted):
@@ -57,20 +57,36 @@ def misread(pairs: Sequence[Tuple[str, str]], predicted: Sequence[str], include_
     return found
 
 
-def export(items: List[Dict[str, str]], folder: Path) -> Tuple[Path, Dict[str, int]]:
+def export(items: list[dict[str, str]], folder: Path) -> tuple[Path, dict[str, int]]:
     """Reclassify the cases and export the review file with the backend's code; return its path and counts."""
     source, out = folder / "misread.json", folder / "nlu_corrections.yml"
     source.write_text(json.dumps(items), encoding="utf-8")
-    done = subprocess.run([str(BACKEND_PY), str(ROOT / "benchmarks" / "corrections_backend.py"), str(source),
-                           str(out)], cwd=ROOT, check=True, capture_output=True, text=True)
+    done = subprocess.run(
+        [str(BACKEND_PY), str(ROOT / "benchmarks" / "corrections_backend.py"), str(source), str(out)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return out, json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def train(nlu: Path, out: Path, name: str) -> Tuple[Path, float]:
+def train(nlu: Path, out: Path, name: str) -> tuple[Path, float]:
     """Train an NLU model with config.yml on the folder `nlu`; return its path and the training time."""
     env = {**os.environ, "RASA_CACHE_DIRECTORY": str(out / f"cache-{name}"), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    command = [str(RASA), "train", "nlu", "--config", "config.yml", "--nlu", str(nlu), "--out", str(out),
-               "--fixed-model-name", name]
+    command = [
+        str(RASA),
+        "train",
+        "nlu",
+        "--config",
+        "config.yml",
+        "--nlu",
+        str(nlu),
+        "--out",
+        str(out),
+        "--fixed-model-name",
+        name,
+    ]
     print(f"training {name} ...", flush=True)
     start = time.perf_counter()
     subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -79,7 +95,7 @@ def train(nlu: Path, out: Path, name: str) -> Tuple[Path, float]:
     return out / f"{name}.tar.gz", seconds
 
 
-def figures(model: Path, sets: Dict[str, List[Tuple[str, str]]]) -> Dict[str, Dict[str, Dict[str, float]]]:
+def figures(model: Path, sets: dict[str, list[tuple[str, str]]]) -> dict[str, dict[str, dict[str, float]]]:
     """Return the score table of `model` on each set."""
     tables = {}
     for name, pairs in sets.items():
@@ -88,7 +104,7 @@ def figures(model: Path, sets: Dict[str, List[Tuple[str, str]]]) -> Dict[str, Di
     return tables
 
 
-def print_table(results: Dict[str, Dict[str, Dict[str, Dict[str, float]]]], sets: Dict[str, List]) -> None:
+def print_table(results: dict[str, dict[str, dict[str, dict[str, float]]]], sets: dict[str, list]) -> None:
     columns = ["macro", *KINDS]
     for name, pairs in sets.items():
         print(f"\n{name} set, {len(pairs)} messages: F1")
@@ -106,10 +122,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, required=True, help="the current model (scripts/train.sh prints it)")
     parser.add_argument("--stream", type=Path, default=STREAM, help="labelled first messages (default: %(default)s)")
-    parser.add_argument("--include-other", action="store_true",
-                        help="also correct messages read as other, or really other (out_of_scope)")
-    parser.add_argument("--no-baseline", action="store_true",
-                        help="compare with the current model instead of a baseline retrained from the same copy")
+    parser.add_argument(
+        "--include-other",
+        action="store_true",
+        help="also correct messages read as other, or really other (out_of_scope)",
+    )
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="compare with the current model instead of a baseline retrained from the same copy",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     import structlog
@@ -121,10 +143,12 @@ def main() -> int:
     stream_table = scores([k for _, k in stream], predicted)
     wrong = sum(1 for (_, gold), kind in zip(stream, predicted) if gold != kind)
     items = misread(stream, predicted, args.include_other)
-    print(f"stream: {len(stream)} messages, macro-F1 {stream_table['macro']['f1']:.3f} with {args.model.name}; "
-          f"{wrong} misread, {len(items)} of them corrected by staff"
-          + ("" if args.include_other else " (the rest were read as other, or are other: no case, no kind)"))
-    by_kinds: Dict[str, int] = {}
+    print(
+        f"stream: {len(stream)} messages, macro-F1 {stream_table['macro']['f1']:.3f} with {args.model.name}; "
+        f"{wrong} misread, {len(items)} of them corrected by staff"
+        + ("" if args.include_other else " (the rest were read as other, or are other: no case, no kind)")
+    )
+    by_kinds: dict[str, int] = {}
     for item in items:
         key = f"{item['assistant_kind']} -> {item['staff_kind']}"
         by_kinds[key] = by_kinds.get(key, 0) + 1
@@ -137,7 +161,7 @@ def main() -> int:
         print(f"export: {json.dumps(counts)}")
         data = folder / "nlu_data"
         shutil.copytree(ROOT / "nlu_data", data)
-        results: Dict[str, Dict[str, Dict[str, Dict[str, float]]]] = {}
+        results: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
         if args.no_baseline:
             results[f"current ({args.model.name[:18]})"] = figures(args.model, sets)
         else:

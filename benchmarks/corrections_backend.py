@@ -23,8 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-from backend import corrections  # noqa: E402
-from backend import models  # noqa: E402,F401  (maps every table)
+from backend import corrections, models  # noqa: E402,F401  (importing models maps every table)
 from backend.cases import service as cases  # noqa: E402
 from backend.cases import workflow  # noqa: E402
 from backend.cases.enums import CaseKind  # noqa: E402
@@ -45,8 +44,14 @@ def user_event(sender_id: str, text: str, intent: str, timestamp: float) -> dict
     """Return a row of Rasa's events table holding one resident message, as its SQL tracker store writes it."""
     parse_data = {"intent": {"name": intent, "confidence": 0.5}, "entities": [], "text": text}
     data = {"event": "user", "timestamp": timestamp, "text": text, "parse_data": parse_data, "metadata": {}}
-    return {"sender_id": sender_id, "type_name": "user", "timestamp": timestamp, "intent_name": intent,
-            "action_name": None, "data": json.dumps(data)}
+    return {
+        "sender_id": sender_id,
+        "type_name": "user",
+        "timestamp": timestamp,
+        "intent_name": intent,
+        "action_name": None,
+        "data": json.dumps(data),
+    }
 
 
 def main(source: Path, out: Path) -> int:
@@ -59,38 +64,69 @@ def main(source: Path, out: Path) -> int:
         try:
             events.create(database.engine)
             with database.sessionmaker() as session:
-                staff = users.create(session=session, catalog=catalog, email="agent@city.example",
-                                     display_name="Agent", role=Role.AGENT, password="a benchmark-only password",
-                                     actor_label="benchmark")
+                staff = users.create(
+                    session=session,
+                    catalog=catalog,
+                    email="agent@city.example",
+                    display_name="Agent",
+                    role=Role.AGENT,
+                    password="a benchmark-only password",
+                    actor_label="benchmark",
+                )
             stored, outside_kinds = 0, []
             for number, item in enumerate(misread):
                 sender_id = f"sms:stream-{number}"
                 if item["assistant_kind"] not in CASE_KINDS or item["staff_kind"] not in CASE_KINDS:
-                    outside_kinds.append(corrections.Correction(
-                        reference=f"stream-{number}", text=corrections.redact(item["text"], 2000),
-                        assistant_kind=item["assistant_kind"], staff_kind=item["staff_kind"],
-                        reason=f"The resident's words are {item['staff_kind']}", changed_at=utcnow(),
-                    ))
+                    outside_kinds.append(
+                        corrections.Correction(
+                            reference=f"stream-{number}",
+                            text=corrections.redact(item["text"], 2000),
+                            assistant_kind=item["assistant_kind"],
+                            staff_kind=item["staff_kind"],
+                            reason=f"The resident's words are {item['staff_kind']}",
+                            changed_at=utcnow(),
+                        )
+                    )
                     continue
                 with database.engine.begin() as connection:
-                    connection.execute(events.insert(), [user_event(sender_id, item["text"], item["assistant_kind"],
-                                                                    time.time() - 60)])
+                    connection.execute(
+                        events.insert(), [user_event(sender_id, item["text"], item["assistant_kind"], time.time() - 60)]
+                    )
                 with database.sessionmaker() as session:
-                    case, _ = cases.create(session=session, catalog=catalog, case_in=CaseCreate(
-                        kind=CaseKind(item["assistant_kind"]), description=item["text"], channel="sms",
-                        sender_id=sender_id,
-                    ))
-                    workflow.reclassify(session=session, case=case, actor=staff, catalog=catalog,
-                                     kind=CaseKind(item["staff_kind"]),
-                                     reason=f"Read again: the resident's words are a {item['staff_kind']}")
+                    case, _ = cases.create(
+                        session=session,
+                        catalog=catalog,
+                        case_in=CaseCreate(
+                            kind=CaseKind(item["assistant_kind"]),
+                            description=item["text"],
+                            channel="sms",
+                            sender_id=sender_id,
+                        ),
+                    )
+                    workflow.reclassify(
+                        session=session,
+                        case=case,
+                        actor=staff,
+                        catalog=catalog,
+                        kind=CaseKind(item["staff_kind"]),
+                        reason=f"Read again: the resident's words are a {item['staff_kind']}",
+                    )
                 stored += 1
             found = corrections.collect(database)
             merged = corrections.candidates(found + outside_kinds)
             corrections.write_private(out, corrections.render(merged))
         finally:
             database.dispose()
-    print(json.dumps({"cases_reclassified": stored, "outside_the_case_kinds": len(outside_kinds),
-                      "exported_from_database": len(found), "examples": len(merged)}))
+    print(
+        json.dumps(
+            {
+                "cases_reclassified": stored,
+                "outside_the_case_kinds": len(outside_kinds),
+                "exported_from_database": len(found),
+                "examples": len(merged),
+            }
+        )
+    )
     return 0
 
 

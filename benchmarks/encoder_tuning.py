@@ -55,19 +55,40 @@ def main() -> int:
 
     config = yaml.safe_load((ROOT / "config.yml").read_text())
     entry = next(c for c in config["pipeline"] if c.get("name") == FEATURIZER)
-    entry["tuning"] = None if args.no_tuning else {"epochs": args.epochs, "labels": args.labels, "seed": args.seed,
-                                                   "lr": args.lr}
+    entry["tuning"] = (
+        None if args.no_tuning else {"epochs": args.epochs, "labels": args.labels, "seed": args.seed, "lr": args.lr}
+    )
     with tempfile.TemporaryDirectory(prefix="intake-encoder-tuning-") as folder:
         work = Path(folder)
         (work / "config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
         env = {**os.environ, "RASA_CACHE_DIRECTORY": str(work / "cache"), "TF_CPP_MIN_LOG_LEVEL": "3"}
         started = time.perf_counter()
-        subprocess.run([str(ROOT / ".venvs" / "bot" / "bin" / "rasa"), "train", "nlu", "--config",
-                        str(work / "config.yml"), "--nlu", "nlu_data", "--out", str(work), "--fixed-model-name",
-                        "tuned"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                str(ROOT / ".venvs" / "bot" / "bin" / "rasa"),
+                "train",
+                "nlu",
+                "--config",
+                str(work / "config.yml"),
+                "--nlu",
+                "nlu_data",
+                "--out",
+                str(work),
+                "--fixed-model-name",
+                "tuned",
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         print(f"tuning (unless cached) and rasa train nlu: {time.perf_counter() - started:.0f} s", flush=True)
-        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "nlu.py"), "--model", str(work / "tuned.tar.gz")],
-                       cwd=ROOT, env=env, check=True)
+        subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / "nlu.py"), "--model", str(work / "tuned.tar.gz")],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
     return 0
 
 

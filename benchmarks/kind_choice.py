@@ -19,8 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -35,15 +36,18 @@ from actions.flow import KINDS  # noqa: E402
 BUTTON = {"service_request": "fix it", "complaint": "unhappy", "compliment": "thanks"}
 UNOFFERED = "neither really"
 # What a careful resident says in the read-back when its heading names the wrong kind.
-CORRECTION = {"service_request": "no, it's a request", "complaint": "no, it's a complaint",
-              "compliment": "no, it's a compliment"}
+CORRECTION = {
+    "service_request": "no, it's a request",
+    "complaint": "no, it's a complaint",
+    "compliment": "no, it's a compliment",
+}
 SWEEP_RUNNER_UP = (0.10, 0.15, 0.20, 0.25)
 SWEEP_MARGIN = (0.25, 0.35, 0.45, 0.55, 0.65)
 
-Parse = Tuple[Optional[str], List[Dict[str, Any]]]
+Parse = tuple[str | None, list[dict[str, Any]]]
 
 
-async def parse_all(model: Path, texts: Sequence[str]) -> List[Parse]:
+async def parse_all(model: Path, texts: Sequence[str]) -> list[Parse]:
     """Return (intent, intent ranking) for each text, parsed by the model as the server would."""
     from rasa.core.agent import Agent
 
@@ -55,7 +59,7 @@ async def parse_all(model: Path, texts: Sequence[str]) -> List[Parse]:
     return parses
 
 
-def final_kind(gold: str, parse: Parse, careful: bool) -> Tuple[Optional[str], bool]:
+def final_kind(gold: str, parse: Parse, careful: bool) -> tuple[str | None, bool]:
     """Return the kind the report ends with (None: no report started) and whether the assistant asked."""
     intent, ranking = parse
     kind = intent if intent in KINDS else None
@@ -71,7 +75,7 @@ def final_kind(gold: str, parse: Parse, careful: bool) -> Tuple[Optional[str], b
     return kind, asked
 
 
-def outcome(pairs: Sequence[Tuple[str, str]], parses: Sequence[Parse]) -> Dict[str, float]:
+def outcome(pairs: Sequence[tuple[str, str]], parses: Sequence[Parse]) -> dict[str, float]:
     """Return the share of report messages ending with the right kind (alone, asked, asked and careful) and the
     share of started reports the assistant asked about."""
     rows = [(gold, parse) for (_, gold), parse in zip(pairs, parses) if gold in KINDS]
@@ -81,11 +85,16 @@ def outcome(pairs: Sequence[Tuple[str, str]], parses: Sequence[Parse]) -> Dict[s
     started = [(gold, parse) for (_, gold), parse in zip(pairs, parses) if parse[0] in KINDS]
     asked = sum(1 for gold, parse in started if final_kind(gold, parse, careful=False)[1])
     n = len(rows)
-    return {"n": n, "alone": alone / n, "asked": asked_right / n, "careful": careful_right / n,
-            "ask_rate": asked / len(started) if started else 0.0}
+    return {
+        "n": n,
+        "alone": alone / n,
+        "asked": asked_right / n,
+        "careful": careful_right / n,
+        "ask_rate": asked / len(started) if started else 0.0,
+    }
 
 
-def sweep(pairs: Sequence[Tuple[str, str]], parses: Sequence[Parse]) -> None:
+def sweep(pairs: Sequence[tuple[str, str]], parses: Sequence[Parse]) -> None:
     """Print the right-kind share and the share of reports asked about for each pair of thresholds."""
     saved = kind_choice.MIN_RUNNER_UP, kind_choice.MAX_MARGIN
     print(f"  {'runner-up':>9} {'margin':>7} {'right':>7} {'asked':>7}")
@@ -106,15 +115,19 @@ def main() -> int:
     parser.add_argument("--sweep", action="store_true", help="also print the threshold sweep per set")
     args = parser.parse_args()
     nlu.quiet_logs()
-    print(f"model {args.model.name}; thresholds: runner-up >= {kind_choice.MIN_RUNNER_UP}, "
-          f"margin < {kind_choice.MAX_MARGIN}")
+    print(
+        f"model {args.model.name}; thresholds: runner-up >= {kind_choice.MIN_RUNNER_UP}, "
+        f"margin < {kind_choice.MAX_MARGIN}"
+    )
     print(f"{'set':<14}{'reports':>8}{'classifier':>11}{'+question':>10}{'+read-back':>11}{'asked':>7}")
     for name, path in nlu.SETS.items():
         pairs = nlu.load_heldout(path)
         parses = asyncio.run(parse_all(args.model, [text for text, _ in pairs]))
         row = outcome(pairs, parses)
-        print(f"{name:<14}{row['n']:>8}{row['alone']:>11.3f}{row['asked']:>10.3f}{row['careful']:>11.3f}"
-              f"{row['ask_rate']:>7.3f}")
+        print(
+            f"{name:<14}{row['n']:>8}{row['alone']:>11.3f}{row['asked']:>10.3f}{row['careful']:>11.3f}"
+            f"{row['ask_rate']:>7.3f}"
+        )
         if args.sweep:
             sweep(pairs, parses)
     return 0

@@ -22,8 +22,8 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from classify import kind_of  # noqa: E402
 
 
-def load_heldout(path: Path = HELDOUT) -> List[Tuple[str, str]]:
+def load_heldout(path: Path = HELDOUT) -> list[tuple[str, str]]:
     """Return (text, kind) pairs from a Rasa NLU YAML file."""
     from rasa.shared.nlu.training_data.loading import load_data
 
@@ -57,13 +57,15 @@ def add_typos(text: str, rng: random.Random, share: float = 0.1) -> str:
     for i, word in enumerate(words):
         if len(word) > 3 and rng.random() < share:
             j = rng.randrange(len(word) - 1)
-            words[i] = word[:j] + word[j + 1] + word[j] + word[j + 2:] if rng.random() < 0.5 else word[:j] + word[j + 1:]
+            words[i] = (
+                word[:j] + word[j + 1] + word[j] + word[j + 2 :] if rng.random() < 0.5 else word[:j] + word[j + 1 :]
+            )
     return " ".join(words)
 
 
-def scores(gold: Sequence[str], predicted: Sequence[str]) -> Dict[str, Dict[str, float]]:
+def scores(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, dict[str, float]]:
     """Return precision, recall and F1 per kind, and the macro-F1 under key 'macro'."""
-    table: Dict[str, Dict[str, float]] = {}
+    table: dict[str, dict[str, float]] = {}
     for kind in KINDS:
         tp = sum(1 for g, p in zip(gold, predicted) if g == p == kind)
         fp = sum(1 for g, p in zip(gold, predicted) if p == kind and g != kind)
@@ -76,7 +78,7 @@ def scores(gold: Sequence[str], predicted: Sequence[str]) -> Dict[str, Dict[str,
     return table
 
 
-async def predict(model: Path, texts: Sequence[str]) -> Tuple[List[str], List[float]]:
+async def predict(model: Path, texts: Sequence[str]) -> tuple[list[str], list[float]]:
     """Return the kind predicted for each text and the parse latency of each, in ms."""
     from rasa.core.agent import Agent
 
@@ -100,11 +102,13 @@ def report(title: str, gold: Sequence[str], predicted: Sequence[str]) -> float:
     print(f"{'macro-F1':<16}{table['macro']['f1']:>25.3f}")
     print("confusion (rows gold, columns predicted): " + " ".join(k[:10] for k in KINDS))
     for g in KINDS:
-        print(f"  {g:<16}" + "".join(f"{sum(1 for a, b in zip(gold, predicted) if a == g and b == p):>8}" for p in KINDS))
+        print(
+            f"  {g:<16}" + "".join(f"{sum(1 for a, b in zip(gold, predicted) if a == g and b == p):>8}" for p in KINDS)
+        )
     return table["macro"]["f1"]
 
 
-def evaluate(model: Path, texts: Sequence[str], gold: Sequence[str]) -> Tuple[float, float, float, float, List[float]]:
+def evaluate(model: Path, texts: Sequence[str], gold: Sequence[str]) -> tuple[float, float, float, float, list[float]]:
     """Print the tables for one model; return macro-F1, macro-F1 under typos, parse latency p50 and p95, and the
     macro-F1 on each outside-style set."""
     noisy = [add_typos(t, random.Random(i)) for i, t in enumerate(texts)]
@@ -115,7 +119,7 @@ def evaluate(model: Path, texts: Sequence[str], gold: Sequence[str]) -> Tuple[fl
         pairs = load_heldout(SETS[name])
         outside, _ = asyncio.run(predict(model, [t for t, _ in pairs]))
         outside_f1.append(report(f"{name} set, {len(pairs)} messages ({model.name})", [k for _, k in pairs], outside))
-    noisy_f1 = report("same messages with typos in 10% of words", gold, predicted[len(texts):])
+    noisy_f1 = report("same messages with typos in 10% of words", gold, predicted[len(texts) :])
     latencies.sort()
     p50, p95 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.95)]
     print(f"\nmacro-F1 {clean_f1:.3f}, under typos {noisy_f1:.3f} ({(clean_f1 - noisy_f1) * 100:+.1f} points lost)")
@@ -131,7 +135,7 @@ def quiet_logs() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
 
 
-def train(config: Path, out: Path) -> Tuple[Path, float]:
+def train(config: Path, out: Path) -> tuple[Path, float]:
     """Train an NLU model from `config` from scratch; return its path and the training time in seconds."""
     name = config.stem
     env = {**os.environ, "RASA_CACHE_DIRECTORY": str(out / f"cache-{name}"), "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -156,18 +160,22 @@ def main() -> int:
     pairs = load_heldout()
     texts, gold = [t for t, _ in pairs], [k for _, k in pairs]
     with tempfile.TemporaryDirectory(prefix="intake-bench-nlu-") as folder:
-        candidates: List[Tuple[str, Path, float | None]] = [(m.name, m, None) for m in args.model]
+        candidates: list[tuple[str, Path, float | None]] = [(m.name, m, None) for m in args.model]
         for config in args.config:
             model, seconds = train(config, Path(folder))
             candidates.append((str(config), model, seconds))
         rows = [(name, seconds, *evaluate(model, texts, gold)) for name, model, seconds in candidates]
-    print(f"\n{'model':<34}{'held-out':>9}{'typos':>7}{'lost':>6}{'outside':>8}{'hard':>7}{'train s':>9}{'p50 ms':>8}"
-          f"{'p95 ms':>8}")
+    print(
+        f"\n{'model':<34}{'held-out':>9}{'typos':>7}{'lost':>6}{'outside':>8}{'hard':>7}{'train s':>9}{'p50 ms':>8}"
+        f"{'p95 ms':>8}"
+    )
     for name, seconds, clean_f1, noisy_f1, p50, p95, (outside_f1, hard_f1) in rows:
         trained = f"{seconds:>9.0f}" if seconds is not None else f"{'-':>9}"
         lost = (clean_f1 - noisy_f1) * 100
-        print(f"{name:<34}{clean_f1:>9.3f}{noisy_f1:>7.3f}{lost:>6.1f}{outside_f1:>8.3f}{hard_f1:>7.3f}{trained}"
-              f"{p50:>8.1f}{p95:>8.1f}")
+        print(
+            f"{name:<34}{clean_f1:>9.3f}{noisy_f1:>7.3f}{lost:>6.1f}{outside_f1:>8.3f}{hard_f1:>7.3f}{trained}"
+            f"{p50:>8.1f}{p95:>8.1f}"
+        )
     return 0
 
 

@@ -27,7 +27,7 @@ import threading
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Set
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -49,11 +49,11 @@ class MemorySampler:
     def __init__(self, cluster: Cluster, every: float = 2.0) -> None:
         self.cluster = cluster
         self.every = every
-        self.peak: Dict[str, int] = {}
+        self.peak: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> "MemorySampler":
+    def __enter__(self) -> MemorySampler:
         self._thread.start()
         return self
 
@@ -72,14 +72,14 @@ class MemorySampler:
         while not self._stop.wait(self.every):
             self._sample()
 
-    def figures(self) -> Dict[str, int]:
+    def figures(self) -> dict[str, int]:
         """Return each server's peak memory in MiB, and their total."""
         figures = {name: round(rss / MIB) for name, rss in self.peak.items()}
         figures["total (servers)"] = sum(v for name, v in figures.items() if name != "load generator")
         return figures
 
 
-def check_conversations(cluster: Cluster, result: Result, seen: Set[str]) -> Dict[str, int]:
+def check_conversations(cluster: Cluster, result: Result, seen: set[str]) -> dict[str, int]:
     """Check each finished conversation's case through the staff API; return how many passed each check."""
     token = cluster.environment()["INTAKE_STAFF_TOKEN"]
 
@@ -88,8 +88,13 @@ def check_conversations(cluster: Cluster, result: Result, seen: Set[str]) -> Dic
         with urllib.request.urlopen(request, timeout=60) as response:
             return json.loads(response.read())
 
-    counts = {"finished": 0, "exactly_one_case": 0, "reference_matches": 0, "transcript_complete": 0,
-              "repeated_references": 0}
+    counts = {
+        "finished": 0,
+        "exactly_one_case": 0,
+        "reference_matches": 0,
+        "transcript_complete": 0,
+        "repeated_references": 0,
+    }
     for conversation in result.conversations:
         if not conversation.reference:
             continue
@@ -113,7 +118,7 @@ def check_conversations(cluster: Cluster, result: Result, seen: Set[str]) -> Dic
     return counts
 
 
-def load(cluster: Cluster, name: str, conversations: int, max_seconds: float, seen: Set[str]) -> Dict[str, Any]:
+def load(cluster: Cluster, name: str, conversations: int, max_seconds: float, seen: set[str]) -> dict[str, Any]:
     """Run one load through nginx and return its figures: speed, errors, case checks, memory."""
     url = f"{cluster.rasa_url}/webhooks/rest/webhook"
     print(f"==> {conversations} concurrent conversations through nginx, {name}", file=sys.stderr, flush=True)
@@ -122,13 +127,29 @@ def load(cluster: Cluster, name: str, conversations: int, max_seconds: float, se
     figures = report(result)
     figures.update(check_conversations(cluster, result, seen))
     figures["memory_peak_mib"] = memory.figures()
-    print(json.dumps({"assistant": name, "checks": {k: figures[k] for k in (
-        "finished", "exactly_one_case", "reference_matches", "transcript_complete", "repeated_references")},
-        "memory_peak_mib": figures["memory_peak_mib"]}), flush=True)
+    print(
+        json.dumps(
+            {
+                "assistant": name,
+                "checks": {
+                    k: figures[k]
+                    for k in (
+                        "finished",
+                        "exactly_one_case",
+                        "reference_matches",
+                        "transcript_complete",
+                        "repeated_references",
+                    )
+                },
+                "memory_peak_mib": figures["memory_peak_mib"],
+            }
+        ),
+        flush=True,
+    )
     return figures
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, type=Path, help="the intake model (scripts/train.sh prints it)")
     parser.add_argument("--conversations", type=int, default=200, help="concurrent conversations per load (200)")
@@ -139,13 +160,22 @@ def main(argv: Optional[List[str]] = None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="intake-scale-"))
     # Every simulated resident comes from this machine's address: lift the per-address limit meant for the open
     # internet (the per-conversation limit still applies).
-    cluster = Cluster.on_free_ports(args.model.resolve(), folder, rasa_servers=2, action_servers=2,
-                                    settings={"INTAKE_RATE_LIMIT_PER_IP_PER_MINUTE": "1000000"})
-    seen: Set[str] = set()
+    cluster = Cluster.on_free_ports(
+        args.model.resolve(),
+        folder,
+        rasa_servers=2,
+        action_servers=2,
+        settings={"INTAKE_RATE_LIMIT_PER_IP_PER_MINUTE": "1000000"},
+    )
+    seen: set[str] = set()
     runs = []
     try:
-        print("==> starting the production profile on free ports (PostgreSQL, Redis, 2 action servers, backend "
-              "with 2 workers, 2 Rasa servers, nginx)", file=sys.stderr, flush=True)
+        print(
+            "==> starting the production profile on free ports (PostgreSQL, Redis, 2 action servers, backend "
+            "with 2 workers, 2 Rasa servers, nginx)",
+            file=sys.stderr,
+            flush=True,
+        )
         cluster.start()
         cluster.wait_until_ready()
         url = f"{cluster.rasa_url}/webhooks/rest/webhook"
@@ -163,15 +193,23 @@ def main(argv: Optional[List[str]] = None) -> int:
         shutil.rmtree(folder, ignore_errors=True)
 
     two, one = runs
-    print(json.dumps({
-        "throughput_two_vs_one": round(two["turns_per_second"] / one["turns_per_second"], 2)
-        if one["turns_per_second"] else None,
-        "p95_two_vs_one": round(two["p95_ms"] / one["p95_ms"], 2) if one["p95_ms"] else None,
-        "distinct_references": len(seen),
-        "cores": os.cpu_count(),
-    }), flush=True)
-    ok = all(run["errors"] == 0 and run["repeated_references"] == 0
-             and run["transcript_complete"] == run["conversations"] for run in runs)
+    print(
+        json.dumps(
+            {
+                "throughput_two_vs_one": round(two["turns_per_second"] / one["turns_per_second"], 2)
+                if one["turns_per_second"]
+                else None,
+                "p95_two_vs_one": round(two["p95_ms"] / one["p95_ms"], 2) if one["p95_ms"] else None,
+                "distinct_references": len(seen),
+                "cores": os.cpu_count(),
+            }
+        ),
+        flush=True,
+    )
+    ok = all(
+        run["errors"] == 0 and run["repeated_references"] == 0 and run["transcript_complete"] == run["conversations"]
+        for run in runs
+    )
     return 0 if ok else 1
 
 

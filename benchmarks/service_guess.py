@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 import yaml
 
@@ -29,7 +29,7 @@ DATA = ROOT / "tests" / "data" / "service_guess.yml"
 CATALOG = ROOT / "backend" / "catalog.yml"
 
 
-def load_reports(path: Path = DATA) -> List[Dict[str, Any]]:
+def load_reports(path: Path = DATA) -> list[dict[str, Any]]:
     """Return the labelled first messages."""
     return yaml.safe_load(path.read_text(encoding="utf-8"))["reports"]
 
@@ -39,7 +39,7 @@ def load_catalog(path: Path = CATALOG) -> Catalog:
     return Catalog.from_json(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
-def route(known: Catalog, text: str) -> Tuple[Optional[str], Optional[str]]:
+def route(known: Catalog, text: str) -> tuple[str | None, str | None]:
     """Return (service code, division code) the assistant would file the message under."""
     service = known.guess_service(text)
     if service is not None:
@@ -48,7 +48,7 @@ def route(known: Catalog, text: str) -> Tuple[Optional[str], Optional[str]]:
     return None, triage.code if triage is not None else None
 
 
-def score(known: Catalog, reports: List[Dict[str, Any]]) -> Dict[str, Any]:
+def score(known: Catalog, reports: list[dict[str, Any]]) -> dict[str, Any]:
     """Return the counts of right types and teams, and the misses."""
     right_type = right_team = 0
     misses = []
@@ -63,7 +63,7 @@ def score(known: Catalog, reports: List[Dict[str, Any]]) -> Dict[str, Any]:
     return {"n": len(reports), "type": right_type, "team": right_team, "misses": misses}
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--misses", action="store_true", help="list each wrong guess")
     args = parser.parse_args(argv)

@@ -58,11 +58,23 @@ with warnings.catch_warnings():
 PASSWORD = "a quiet timing password"
 STREETS = ["Queen St W", "King St E", "Elm St", "Maple Ave", "Bloor St W", "Dundas St", "Yonge St", "Bay St"]
 PROBLEMS = {
-    "complaint": ["nobody came after I reported it", "the crew was rude", "I was charged twice", "it took weeks",
-                  "the missed pickup happened again", "the new policy makes no sense"],
+    "complaint": [
+        "nobody came after I reported it",
+        "the crew was rude",
+        "I was charged twice",
+        "it took weeks",
+        "the missed pickup happened again",
+        "the new policy makes no sense",
+    ],
     "compliment": ["the crew was amazing", "thank you for the quick fix", "staff were very kind"],
-    "service_request": ["there is a big pothole", "the streetlight is out", "the bin was not emptied",
-                        "a tree branch fell", "water is coming up from the road", "loud construction at night"],
+    "service_request": [
+        "there is a big pothole",
+        "the streetlight is out",
+        "the bin was not emptied",
+        "a tree branch fell",
+        "water is coming up from the road",
+        "loud construction at night",
+    ],
 }
 SCENARIOS = [
     ("newest page", ""),
@@ -103,19 +115,28 @@ def seed(url: str, count: int) -> None:
         is_open = status in (CaseStatus.NEW, CaseStatus.ACKNOWLEDGED, CaseStatus.IN_PROGRESS)
         due = created + timedelta(days=rng.randint(7, 28))
         rare = " zebra crossing" if i % 5000 == 0 else ""
-        rows.append({
-            "reference": reference, "kind": kind, "status": status,
-            "description": f"{rng.choice(PROBLEMS[kind.value])} near {rng.randint(1, 999)} "
-                           f"{rng.choice(STREETS)}{rare}",
-            "location": f"{rng.randint(1, 999)} {rng.choice(STREETS)}",
-            "division": code if rng.random() < 0.95 else None,
-            "service_code": rng.choice(services) if rng.random() < 0.8 else None,
-            "channel": rng.choice(["rest", "sms", "telegram", "web", "open311"]),
-            "sender_id": f"sender-{rng.randrange(count // 2)}", "details": {},
-            "created_at": created, "updated_at": created, "stage": 1,
-            "acknowledge_due_at": created + timedelta(days=7), "respond_due_at": due,
-            "due_at": due if is_open else None, "respond_clock_started_at": created,
-        })
+        rows.append(
+            {
+                "reference": reference,
+                "kind": kind,
+                "status": status,
+                "description": f"{rng.choice(PROBLEMS[kind.value])} near {rng.randint(1, 999)} "
+                f"{rng.choice(STREETS)}{rare}",
+                "location": f"{rng.randint(1, 999)} {rng.choice(STREETS)}",
+                "division": code if rng.random() < 0.95 else None,
+                "service_code": rng.choice(services) if rng.random() < 0.8 else None,
+                "channel": rng.choice(["rest", "sms", "telegram", "web", "open311"]),
+                "sender_id": f"sender-{rng.randrange(count // 2)}",
+                "details": {},
+                "created_at": created,
+                "updated_at": created,
+                "stage": 1,
+                "acknowledge_due_at": created + timedelta(days=7),
+                "respond_due_at": due,
+                "due_at": due if is_open else None,
+                "respond_clock_started_at": created,
+            }
+        )
         if len(rows) == 5000:
             _insert(app, rows)
             rows = []
@@ -151,15 +172,24 @@ def bench(name: str, url: str, count: int, repeat: int) -> list[tuple[str, str, 
     print(f"{name}: seeded {count:,} cases in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     app = create_app(Settings(database_url=url, tracker_database_url=url, staff_token="-", actions_token="-"))
     with app.state.database.sessionmaker() as session:
-        users.create(session=session, catalog=app.state.catalog, email="bench@city.example", display_name="Bench",
-                     role=Role.SUPERVISOR, password=PASSWORD, actor_label="benchmark")
+        users.create(
+            session=session,
+            catalog=app.state.catalog,
+            email="bench@city.example",
+            display_name="Bench",
+            role=Role.SUPERVISOR,
+            password=PASSWORD,
+            actor_label="benchmark",
+        )
     client = TestClient(app)
     form = client.get("/staff/sign-in").text
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
     client.post("/staff/sign-in", data={"email": "bench@city.example", "password": PASSWORD, "csrf_token": csrf})
     with app.state.database.sessionmaker() as session:
         middle = session.execute(
-            select(Case.created_at, Case.id).order_by(Case.created_at.desc(), Case.id.desc()).offset(count // 2)
+            select(Case.created_at, Case.id)
+            .order_by(Case.created_at.desc(), Case.id.desc())
+            .offset(count // 2)
             .limit(1)
         ).one()
     deep = search.Cursor(created_at=middle.created_at, id=middle.id).encode()
@@ -170,16 +200,20 @@ def bench(name: str, url: str, count: int, repeat: int) -> list[tuple[str, str, 
         values = dict(part.split("=", 1) for part in params.split("&") if part)
         older = search.Cursor.decode(values.pop("older", None))
         with app.state.database.sessionmaker() as session:
-            staff = Staff(user=users.get_by_email(session=session, email="bench@city.example"),  # type: ignore[arg-type]
-                          record=None)  # type: ignore[arg-type]
+            staff = Staff(
+                user=users.get_by_email(session=session, email="bench@city.example"),  # type: ignore[arg-type]
+                record=None,
+            )  # type: ignore[arg-type]
             filters = parse_list_query(values, staff=staff, levels=levels, catalog=app.state.catalog).filters
 
-            def query_once(session: Session = session, filters: search.CaseFilters = filters,
-                           older: search.Cursor | None = older) -> int:
+            def query_once(
+                session: Session = session, filters: search.CaseFilters = filters, older: search.Cursor | None = older
+            ) -> int:
                 now = utcnow()
                 soon = levels.soon_threshold(now)
-                page, total = search.search_and_count(session=session, filters=filters, now=now, soon=soon,
-                                                       limit=50, older_than=older)
+                page, total = search.search_and_count(
+                    session=session, filters=filters, now=now, soon=soon, limit=50, older_than=older
+                )
                 return len(page.items) + total
 
             matched = search.count(session=session, filters=filters, now=utcnow(), soon=utcnow())
@@ -196,9 +230,13 @@ def bench(name: str, url: str, count: int, repeat: int) -> list[tuple[str, str, 
     for label, days in (("analytics, 12 weeks", 83), ("analytics, 2 years", 730)):
         params = f"from={today - timedelta(days=days)}&to={today}"
         with app.state.database.sessionmaker() as session:
-            matched = search.count(session=session, filters=search.CaseFilters(
-                received_from=levels.start_of_day(today - timedelta(days=days))), now=utcnow(), soon=utcnow(),
-                cap=10**9)
+            matched = search.count(
+                session=session,
+                filters=search.CaseFilters(received_from=levels.start_of_day(today - timedelta(days=days))),
+                now=utcnow(),
+                soon=utcnow(),
+                cap=10**9,
+            )
 
         def analytics_once(params: str = params) -> None:
             response = client.get(f"/staff/analytics?{params}")
@@ -215,8 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=100_000, help="cases to seed (default 100,000)")
     parser.add_argument("--repeat", type=int, default=30, help="timed runs per scenario (default 30)")
-    parser.add_argument("--postgres", default=os.environ.get("INTAKE_TEST_POSTGRES_URL") or None,
-                        help="SQLAlchemy URL of a PostgreSQL server to use too (default: INTAKE_TEST_POSTGRES_URL)")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("INTAKE_TEST_POSTGRES_URL") or None,
+        help="SQLAlchemy URL of a PostgreSQL server to use too (default: INTAKE_TEST_POSTGRES_URL)",
+    )
     args = parser.parse_args(argv)
     if args.postgres and make_url(args.postgres).host not in ("127.0.0.1", "localhost", "::1"):
         parser.error("--postgres must point at localhost")

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Optional, Tuple, TypeVar
+from typing import TypeVar
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +35,8 @@ class Failure:
 
     cause: str
     retry: bool
-    wait: Optional[float] = None  # the platform's own "retry after", when it gave one
-    code: Optional[int] = None  # the platform's error code, when it gave one
+    wait: float | None = None  # the platform's own "retry after", when it gave one
+    code: int | None = None  # the platform's error code, when it gave one
 
 
 async def deliver(
@@ -44,7 +45,7 @@ async def deliver(
     channel: str,
     policy: RetryPolicy,
     classify: Callable[[BaseException], Failure],
-) -> Tuple[bool, Optional[Failure]]:
+) -> tuple[bool, Failure | None]:
     """Call `send` until it succeeds or a failure is not worth retrying; return (delivered, last failure)."""
     for attempt in range(1, policy.attempts + 1):
         try:
@@ -58,7 +59,13 @@ async def deliver(
             logger.warning("%s reply not delivered after %d attempt(s): %s", channel, attempt, failure.cause)
             return False, failure
         pause = failure.wait if failure.wait is not None else policy.delay(attempt)
-        logger.info("%s reply failed (attempt %d of %d): %s; retrying in %.1f s",
-                    channel, attempt, policy.attempts, failure.cause, pause)
+        logger.info(
+            "%s reply failed (attempt %d of %d): %s; retrying in %.1f s",
+            channel,
+            attempt,
+            policy.attempts,
+            failure.cause,
+            pause,
+        )
         await asyncio.sleep(pause)
     return False, None

@@ -10,9 +10,10 @@ import os
 import sqlite3
 import time
 from collections import deque
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Deque, Dict
+from typing import Any
 
 from stores.sqlite import SharedFile
 
@@ -37,12 +38,11 @@ class RateLimiter:
         self.limit = limit
         self.window = window
         self._clock = clock
-        self._seen: Dict[str, Deque[float]] = {}
-        self._warned: Dict[str, float] = {}
+        self._seen: dict[str, deque[float]] = {}
+        self._warned: dict[str, float] = {}
 
     @classmethod
-    def from_env(cls, variable: str = "INTAKE_RATE_LIMIT_PER_MINUTE", default: int = DEFAULT_PER_MINUTE
-                 ) -> "RateLimiter":
+    def from_env(cls, variable: str = "INTAKE_RATE_LIMIT_PER_MINUTE", default: int = DEFAULT_PER_MINUTE) -> RateLimiter:
         """Return a limiter with INTAKE_RATE_LIMIT_PER_MINUTE (or `variable`) messages a minute (default 20)."""
         value = os.environ.get(variable, "").strip()
         limit = int(value) if value else default
@@ -50,7 +50,7 @@ class RateLimiter:
         return SharedRateLimiter(limit, Path(shared), scope=variable) if shared else cls(limit)
 
     @classmethod
-    def per_address_from_env(cls) -> "RateLimiter":
+    def per_address_from_env(cls) -> RateLimiter:
         """Return a limiter of requests per client address: INTAKE_RATE_LIMIT_PER_IP_PER_MINUTE (default 300)."""
         return cls.from_env("INTAKE_RATE_LIMIT_PER_IP_PER_MINUTE", DEFAULT_PER_ADDRESS_PER_MINUTE)
 
@@ -94,8 +94,9 @@ class SharedRateLimiter(RateLimiter):
     workers cannot both let through the message that reaches the limit.
     """
 
-    def __init__(self, limit: int, path: Path, *, scope: str = "", window: float = 60.0,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, limit: int, path: Path, *, scope: str = "", window: float = 60.0, clock: Callable[[], float] = time.time
+    ) -> None:
         # The wall clock, not the monotonic one: the file may outlive a reboot, when the monotonic clock restarts.
         super().__init__(limit, window, clock)
         self.file = SharedFile(path, flush="OFF", schema=_SCHEMA)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from channels.state import Option
 
 _NUMBER = re.compile(r"^#?\s*(\d{1,2})\s*[.)]?$")
 
 
-def options_from_buttons(buttons: Optional[Sequence[Dict[str, Any]]]) -> List[Option]:
+def options_from_buttons(buttons: Sequence[dict[str, Any]] | None) -> list[Option]:
     """Return the options of Rasa's buttons (title shown, payload sent), skipping malformed ones."""
     options = []
     for button in buttons or []:
@@ -32,7 +33,7 @@ def _plain(text: str) -> str:
     return " ".join(text.casefold().split()).strip(" .!")
 
 
-def chosen_payload(text: str, options: Sequence[Option], *, by_number: bool) -> Optional[str]:
+def chosen_payload(text: str, options: Sequence[Option], *, by_number: bool) -> str | None:
     """Return the payload of the option the resident picked, or None when the message picks none.
 
     A title (any case) or the payload itself picks an option on every channel; a bare number ("2", "#2", "2.")

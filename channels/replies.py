@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, Sequence
+from collections.abc import Sequence
 
 from channels.text import MAX_MESSAGE_CHARS
 
@@ -24,7 +24,7 @@ TELEGRAM_GROUP = "Please write to me in a private chat, so that your report stay
 TELEGRAM_COMMANDS = "I know /start, /help and /cancel. Or just tell me in your own words."
 
 
-def ask_for_words(attachments: Sequence[Dict[str, str]]) -> str:
+def ask_for_words(attachments: Sequence[dict[str, str]]) -> str:
     """Thank the resident for what they sent without words, and ask for the words."""
     photos = all(a.get("content_type", "").startswith("image/") for a in attachments)
     return f"Thanks for the {'photo' if photos else 'file'}. Please tell me in words what it is about."

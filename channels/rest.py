@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
@@ -43,22 +44,22 @@ def _bad_request(detail: str) -> HTTPResponse:
 class ResidentRestInput(InputChannel):
     """Receive a resident's message as JSON `{"sender": ..., "message": ...}` and answer with the bot's replies."""
 
-    def __init__(self, turns: Optional[Turns] = None, per_address: Optional[RateLimiter] = None) -> None:
+    def __init__(self, turns: Turns | None = None, per_address: RateLimiter | None = None) -> None:
         self.turns = turns or Turns(self.name(), shared_state(), RateLimiter.from_env(), options_by_number=False)
         # Anyone can call this webhook, with any sender id: the client's address is limited too.
         self.per_address = per_address or RateLimiter.per_address_from_env()
         # Fetching kept messages is limited apart, so that a widget's polls never use up a resident's messages.
         self.per_address_polls = RateLimiter.from_env("INTAKE_RATE_LIMIT_POLLS_PER_IP_PER_MINUTE", 120)
 
-    def get_output_channel(self) -> Optional[OutputChannel]:
+    def get_output_channel(self) -> OutputChannel | None:
         return MailboxOutput(self, self.turns.state)
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "rest"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         return cls()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -99,7 +100,7 @@ class ResidentRestInput(InputChannel):
                 body = None
             sender = body.get("sender") if isinstance(body, dict) else None
             if not isinstance(sender, str) or not _SENDER.match(sender):
-                return _bad_request("Send a JSON object like {\"sender\": \"abc123\"}.")
+                return _bad_request('Send a JSON object like {"sender": "abc123"}.')
             return response.json(await self.turns.state.take_kept(sender))
 
         return webhook
@@ -109,5 +110,5 @@ class WebChatInput(ResidentRestInput):
     """The REST channel as the web chat widget uses it: recorded on cases as "web"."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "web"

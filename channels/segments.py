@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Callable, List
+from collections.abc import Callable
 
 # GSM 03.38: the basic set costs one septet a character, the extension table two (escape + character).
 GSM7_BASIC = frozenset(
@@ -24,12 +24,29 @@ CONCATENATED_PART = {"gsm7": 153, "ucs2": 67}
 MAX_SMS_BODY_CHARS = 1600
 
 # Look-alike characters that would turn a whole message into UCS-2 (halving what a segment carries).
-_GSM7_LOOKALIKES = str.maketrans({
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u2032": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"',
-    "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u2010": "-", "\u2011": "-",
-    "\u2026": "...", "\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2022": "-", "\t": " ",
-})
+_GSM7_LOOKALIKES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2033": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2026": "...",
+        "\u00a0": " ",
+        "\u202f": " ",
+        "\u2009": " ",
+        "\u2022": "-",
+        "\t": " ",
+    }
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
@@ -63,7 +80,7 @@ def fits_one_segment(text: str) -> bool:
     return units(text) <= SINGLE_SEGMENT[encoding(text)]
 
 
-def split_text(text: str, fits: Callable[[str], bool]) -> List[str]:
+def split_text(text: str, fits: Callable[[str], bool]) -> list[str]:
     """Return the text in as few parts as possible, each accepted by `fits`, cut between sentences where possible.
 
     Sentences are packed greedily in order (which gives the fewest parts for pieces that must stay in order); a
@@ -74,7 +91,7 @@ def split_text(text: str, fits: Callable[[str], bool]) -> List[str]:
         return []
     if fits(text):
         return [text]
-    pieces: List[str] = []
+    pieces: list[str] = []
     for sentence in (s.strip() for s in _SENTENCE_END.split(text)):
         if not sentence:
             continue
@@ -83,7 +100,7 @@ def split_text(text: str, fits: Callable[[str], bool]) -> List[str]:
             continue
         for word in sentence.split():
             pieces.extend(_cut_word(word, fits))
-    parts: List[str] = []
+    parts: list[str] = []
     for piece in pieces:
         joined = f"{parts[-1]} {piece}" if parts else piece
         if parts and fits(joined):
@@ -93,9 +110,9 @@ def split_text(text: str, fits: Callable[[str], bool]) -> List[str]:
     return parts
 
 
-def _cut_word(word: str, fits: Callable[[str], bool]) -> List[str]:
+def _cut_word(word: str, fits: Callable[[str], bool]) -> list[str]:
     """Return the word cut into the longest pieces `fits` accepts."""
-    pieces: List[str] = []
+    pieces: list[str] = []
     while word:
         low, high = 1, len(word)  # the longest prefix that fits lies in [low, high]
         while low < high:
@@ -109,7 +126,7 @@ def _cut_word(word: str, fits: Callable[[str], bool]) -> List[str]:
     return pieces
 
 
-def plan_sms(text: str) -> List[str]:
+def plan_sms(text: str) -> list[str]:
     """Return the text messages to send for one reply, using the fewest segments.
 
     Either one message (the phone joins its segments again), or several single-segment messages cut between
@@ -127,6 +144,6 @@ def plan_sms(text: str) -> List[str]:
     return [text]
 
 
-def total_segments(messages: List[str]) -> int:
+def total_segments(messages: list[str]) -> int:
     """Return the segments a list of text messages costs."""
     return sum(segment_count(message) for message in messages)

@@ -21,8 +21,9 @@ import logging
 import os
 import re
 import unicodedata
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any
 from urllib.parse import parse_qs
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -52,13 +53,13 @@ MAX_MEDIA = 10  # Twilio delivers at most ten media items with one message
 class SmsSettings:
     """The channel's configuration, from environment variables."""
 
-    account_sid: Optional[str] = None
-    auth_token: Optional[str] = None
-    webhook_url: Optional[str] = None
-    api_url: Optional[str] = None
+    account_sid: str | None = None
+    auth_token: str | None = None
+    webhook_url: str | None = None
+    api_url: str | None = None
 
     @classmethod
-    def from_env(cls) -> "SmsSettings":
+    def from_env(cls) -> SmsSettings:
         """Read INTAKE_TWILIO_ACCOUNT_SID, _AUTH_TOKEN, _WEBHOOK_URL and _API_URL."""
         get = lambda name: (os.environ.get(f"INTAKE_TWILIO_{name}") or "").strip() or None  # noqa: E731
         return cls(get("ACCOUNT_SID"), get("AUTH_TOKEN"), get("WEBHOOK_URL"), get("API_URL"))
@@ -68,7 +69,7 @@ class SmsSettings:
         return bool(self.account_sid and self.auth_token)
 
 
-def carrier_keyword(body: str) -> Optional[str]:
+def carrier_keyword(body: str) -> str | None:
     """Return the carrier keyword the message consists of (upper case, accents removed), or None."""
     match = _ONE_WORD.match(body or "")
     if not match:
@@ -77,7 +78,7 @@ def carrier_keyword(body: str) -> Optional[str]:
     return word if word in OPT_OUT_KEYWORDS | OPT_IN_KEYWORDS | HELP_KEYWORDS else None
 
 
-def sms_text(messages: List[Dict[str, Any]]) -> str:
+def sms_text(messages: list[dict[str, Any]]) -> str:
     """Return one turn's replies as the text of a text message, buttons as numbered options."""
     lines = []
     for message in messages:
@@ -99,7 +100,7 @@ def twilio_form(request: Request) -> RequestParameters:
     return RequestParameters(parse_qs(request.body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
-def _attachments(form: Any) -> List[Dict[str, str]]:
+def _attachments(form: Any) -> list[dict[str, str]]:
     try:
         count = min(int(form.get("NumMedia") or 0), MAX_MEDIA)
     except ValueError:
@@ -118,9 +119,9 @@ class SmsInput(InputChannel):
     def __init__(
         self,
         settings: SmsSettings,
-        state: Optional[ChannelState] = None,
-        limiter: Optional[RateLimiter] = None,
-        sender: Optional[TwilioSender] = None,
+        state: ChannelState | None = None,
+        limiter: RateLimiter | None = None,
+        sender: TwilioSender | None = None,
     ) -> None:
         self.settings = settings
         self.state = state or shared_state()
@@ -133,18 +134,20 @@ class SmsInput(InputChannel):
         if not settings.configured:
             logger.warning("the sms channel refuses every request: set INTAKE_TWILIO_ACCOUNT_SID and _AUTH_TOKEN")
         elif not settings.webhook_url:
-            logger.warning("INTAKE_TWILIO_WEBHOOK_URL is not set: signatures are checked against the URL this "
-                           "server sees, which is wrong behind a proxy")
+            logger.warning(
+                "INTAKE_TWILIO_WEBHOOK_URL is not set: signatures are checked against the URL this "
+                "server sees, which is wrong behind a proxy"
+            )
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "sms"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         return cls(SmsSettings.from_env())
 
-    def get_output_channel(self) -> Optional[OutputChannel]:
+    def get_output_channel(self) -> OutputChannel | None:
         return PushOutput(self)
 
     def is_signed(self, request: Request, form: RequestParameters) -> bool:
@@ -207,8 +210,9 @@ class SmsInput(InputChannel):
         if text:
             await send(text)
 
-    async def answer_keyword(self, sender_id: str, body: str, twilio_answered: bool,
-                             send: Callable[..., Awaitable[None]]) -> bool:
+    async def answer_keyword(
+        self, sender_id: str, body: str, twilio_answered: bool, send: Callable[..., Awaitable[None]]
+    ) -> bool:
         """Handle a carrier keyword and return True, or return False when the message is not one.
 
         With Twilio's Advanced Opt-Out, Twilio answers keywords itself (and says so with `OptOutType`): the
@@ -234,9 +238,9 @@ class SmsInput(InputChannel):
             await send(replies.SMS_HELP)
         return True
 
-    async def push(self, recipient_id: str, messages: List[Dict[str, Any]]) -> int:
+    async def push(self, recipient_id: str, messages: list[dict[str, Any]]) -> int:
         """Send bot messages outside a resident's turn; return how many text messages went out."""
-        number = recipient_id[len("sms:"):] if recipient_id.startswith("sms:") else ""
+        number = recipient_id[len("sms:") :] if recipient_id.startswith("sms:") else ""
         ours = await self.state.reply_address(recipient_id) if number else None
         if not ours:
             logger.warning("sms message not sent: the recipient has no text conversation with the city")

@@ -23,10 +23,11 @@ import asyncio
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any
 
 from stores.sqlite import SharedFile
 
@@ -67,13 +68,13 @@ class ChannelState:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.file = SharedFile(path, flush="NORMAL", schema=_SCHEMA, mode=0o600)  # phone numbers live here
-        self.file.db  # created now, so that a bad path fails at start
+        _ = self.file.db  # created now, so that a bad path fails at start
 
-    def _run(self, sql: str, params: Sequence[Any] = ()) -> List[tuple]:
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self.file.lock:
             return self.file.db.execute(sql, params).fetchall()
 
-    async def _call(self, sql: str, params: Sequence[Any] = ()) -> List[tuple]:
+    async def _call(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         return self._run(sql, params)
 
     def _run_durably(self, sql: str, params: Sequence[Any]) -> None:
@@ -107,7 +108,7 @@ class ChannelState:
         encoded = json.dumps([[o.title, o.payload] for o in options])
         await self._call("INSERT OR REPLACE INTO offered_options VALUES (?, ?, ?)", (sender_id, encoded, time.time()))
 
-    async def offered_options(self, sender_id: str) -> List[Option]:
+    async def offered_options(self, sender_id: str) -> list[Option]:
         """Return the options last offered to this sender, if they are still fresh."""
         rows = await self._call(
             "SELECT options FROM offered_options WHERE sender_id = ? AND saved_at > ?",
@@ -115,7 +116,7 @@ class ChannelState:
         )
         return [Option(title, payload) for title, payload in json.loads(rows[0][0])] if rows else []
 
-    async def keep_attachments(self, sender_id: str, attachments: Sequence[Dict[str, str]]) -> None:
+    async def keep_attachments(self, sender_id: str, attachments: Sequence[dict[str, str]]) -> None:
         """Add attachments that arrived without words, until the sender's next message carries them."""
         waiting = await self.take_attachments(sender_id)
         waiting = (waiting + list(attachments))[-MAX_WAITING_ATTACHMENTS:]
@@ -123,7 +124,7 @@ class ChannelState:
             "INSERT OR REPLACE INTO waiting_attachments VALUES (?, ?, ?)", (sender_id, json.dumps(waiting), time.time())
         )
 
-    async def take_attachments(self, sender_id: str) -> List[Dict[str, str]]:
+    async def take_attachments(self, sender_id: str) -> list[dict[str, str]]:
         """Return and forget the attachments waiting for this sender's words."""
         if not await self._call("SELECT 1 FROM waiting_attachments WHERE sender_id = ?", (sender_id,)):
             return []  # nearly every message: nothing to write
@@ -145,7 +146,7 @@ class ChannelState:
         )
         return bool(rows)
 
-    async def keep_for_later(self, sender_id: str, messages: Sequence[Dict[str, Any]]) -> None:
+    async def keep_for_later(self, sender_id: str, messages: Sequence[dict[str, Any]]) -> None:
         """Keep messages for a conversation that cannot be reached now, synced to disk before this returns."""
 
         def keep() -> None:
@@ -154,20 +155,23 @@ class ChannelState:
                 db.execute("PRAGMA synchronous=FULL")
                 try:
                     with self.file.transaction() as tx:
-                        tx.executemany("INSERT INTO mailbox (sender_id, message, saved_at) VALUES (?, ?, ?)",
-                                       [(sender_id, json.dumps(m), time.time()) for m in messages])
+                        tx.executemany(
+                            "INSERT INTO mailbox (sender_id, message, saved_at) VALUES (?, ?, ?)",
+                            [(sender_id, json.dumps(m), time.time()) for m in messages],
+                        )
                 finally:
                     db.execute(f"PRAGMA synchronous={self.file.flush}")
 
         await asyncio.to_thread(keep)
 
-    async def take_kept(self, sender_id: str) -> List[Dict[str, Any]]:
+    async def take_kept(self, sender_id: str) -> list[dict[str, Any]]:
         """Return, oldest first, and forget the messages kept for this conversation (each is handed over once)."""
         if not await self._call("SELECT 1 FROM mailbox WHERE sender_id = ? LIMIT 1", (sender_id,)):
             return []  # nearly every turn: nothing to write
         with self.file.lock, self.file.transaction() as tx:
-            rows = tx.execute("SELECT id, message FROM mailbox WHERE sender_id = ? ORDER BY id",
-                              (sender_id,)).fetchall()
+            rows = tx.execute(
+                "SELECT id, message FROM mailbox WHERE sender_id = ? ORDER BY id", (sender_id,)
+            ).fetchall()
             if rows:
                 tx.execute("DELETE FROM mailbox WHERE sender_id = ? AND id <= ?", (sender_id, rows[-1][0]))
         return [json.loads(message) for _, message in rows]
@@ -176,18 +180,18 @@ class ChannelState:
         """Record the address (e.g. the city's number) this sender last wrote to."""
         await self._call("INSERT OR REPLACE INTO reply_addresses VALUES (?, ?)", (sender_id, address))
 
-    async def reply_address(self, sender_id: str) -> Optional[str]:
+    async def reply_address(self, sender_id: str) -> str | None:
         """Return the address this sender last wrote to, or None."""
         rows = await self._call("SELECT address FROM reply_addresses WHERE sender_id = ?", (sender_id,))
         return rows[0][0] if rows else None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _open(path: str) -> ChannelState:
     return ChannelState(Path(path))
 
 
-def shared_state(path: Optional[Path] = None) -> ChannelState:
+def shared_state(path: Path | None = None) -> ChannelState:
     """Return the one ChannelState for `path` (default: INTAKE_CHANNEL_STATE_PATH, else var/channels.db)."""
     chosen = path or Path(os.environ.get("INTAKE_CHANNEL_STATE_PATH") or DEFAULT_PATH)
     return _open(str(chosen.resolve()))

@@ -18,8 +18,9 @@ import hmac
 import logging
 import math
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
+from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
@@ -54,13 +55,13 @@ ALLOWED_UPDATES = ("message", "edited_message")
 class TelegramSettings:
     """The channel's configuration, from environment variables."""
 
-    bot_token: Optional[str] = None
-    secret_token: Optional[str] = None
+    bot_token: str | None = None
+    secret_token: str | None = None
     api_url: str = DEFAULT_API_URL
-    webhook_url: Optional[str] = None
+    webhook_url: str | None = None
 
     @classmethod
-    def from_env(cls) -> "TelegramSettings":
+    def from_env(cls) -> TelegramSettings:
         """Read INTAKE_TELEGRAM_BOT_TOKEN, _SECRET_TOKEN, _API_URL and _WEBHOOK_URL."""
         get = lambda name: (os.environ.get(f"INTAKE_TELEGRAM_{name}") or "").strip() or None  # noqa: E731
         return cls(get("BOT_TOKEN"), get("SECRET_TOKEN"), get("API_URL") or DEFAULT_API_URL, get("WEBHOOK_URL"))
@@ -90,9 +91,9 @@ def incoming_from(message: Message, sender_id: str) -> Incoming:
     the resident's words, cleaned like any text (channels/turn.py).
     """
     text = message.text or message.caption or ""
-    command: Optional[str] = None
-    metadata: Dict[str, Any] = {}
-    attachments: List[Dict[str, str]] = []
+    command: str | None = None
+    metadata: dict[str, Any] = {}
+    attachments: list[dict[str, str]] = []
     if message.text and message.text.startswith("/"):
         name = message.text.split()[0][1:].split("@")[0].lower()
         command = COMMANDS.get(name, "")
@@ -110,8 +111,7 @@ def incoming_from(message: Message, sender_id: str) -> Incoming:
     for item in (message.document, message.video, message.voice, message.audio):
         if item is not None:
             attachments.append({"telegram_file_id": item.file_id, "content_type": item.mime_type or ""})
-    return Incoming(sender_id=sender_id, text=text, command=command, attachments=tuple(attachments),
-                    metadata=metadata)
+    return Incoming(sender_id=sender_id, text=text, command=command, attachments=tuple(attachments), metadata=metadata)
 
 
 def _is(value: Any, *types: type) -> bool:
@@ -134,21 +134,23 @@ def well_formed(update: Update) -> bool:
             return False
         if not _text_or_none(message.text, message.caption):
             return False
-        if message.location and not all(_is(v, int, float) and math.isfinite(v)
-                                        for v in (message.location.latitude, message.location.longitude)):
+        if message.location and not all(
+            _is(v, int, float) and math.isfinite(v) for v in (message.location.latitude, message.location.longitude)
+        ):
             return False
         if message.venue and not _text_or_none(message.venue.title, message.venue.address):
             return False
         if message.contact and not _text_or_none(message.contact.phone_number):
             return False
         files = [*(message.photo or ()), message.document, message.video, message.voice, message.audio]
-        if not all(isinstance(f.file_id, str) and _text_or_none(getattr(f, "mime_type", None))
-                   for f in files if f is not None):
+        if not all(
+            isinstance(f.file_id, str) and _text_or_none(getattr(f, "mime_type", None)) for f in files if f is not None
+        ):
             return False
     return True
 
 
-def _text_and_buttons(message: Dict[str, Any]) -> Tuple[str, List[Dict[str, Any]]]:
+def _text_and_buttons(message: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     return message.get("text") or message.get("image") or message.get("attachment") or "", message.get("buttons") or []
 
 
@@ -158,14 +160,14 @@ class TelegramInput(InputChannel):
     def __init__(
         self,
         settings: TelegramSettings,
-        state: Optional[ChannelState] = None,
-        limiter: Optional[RateLimiter] = None,
-        policy: RetryPolicy = RetryPolicy(),
+        state: ChannelState | None = None,
+        limiter: RateLimiter | None = None,
+        policy: RetryPolicy | None = None,
     ) -> None:
         self.settings = settings
         self.state = state or shared_state()
         self.turns = Turns(self.name(), self.state, limiter or RateLimiter.from_env(), options_by_number=False)
-        self.policy = policy
+        self.policy = policy or RetryPolicy()
         self.refused = RateLimiter.per_address_from_env()
         self.bot = Bot(
             settings.bot_token or "unconfigured",
@@ -175,25 +177,28 @@ class TelegramInput(InputChannel):
         self._ready = asyncio.Lock()
         self._initialized = False
         if not settings.configured:
-            logger.warning("the telegram channel refuses every request: set INTAKE_TELEGRAM_BOT_TOKEN and "
-                           "INTAKE_TELEGRAM_SECRET_TOKEN")
+            logger.warning(
+                "the telegram channel refuses every request: set INTAKE_TELEGRAM_BOT_TOKEN and "
+                "INTAKE_TELEGRAM_SECRET_TOKEN"
+            )
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "telegram"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         return cls(TelegramSettings.from_env())
 
-    def get_output_channel(self) -> Optional[OutputChannel]:
+    def get_output_channel(self) -> OutputChannel | None:
         return PushOutput(self)
 
     def has_secret(self, request: Request) -> bool:
         """Say whether the request carries the secret token the webhook was registered with."""
         given = request.headers.get(SECRET_HEADER) or ""
-        return bool(self.settings.secret_token) and hmac.compare_digest(given.encode(),
-                                                                         self.settings.secret_token.encode())
+        return bool(self.settings.secret_token) and hmac.compare_digest(
+            given.encode(), self.settings.secret_token.encode()
+        )
 
     async def _bot(self) -> Bot:
         # Initialised on first use, inside the running event loop its HTTP client belongs to.
@@ -211,8 +216,9 @@ class TelegramInput(InputChannel):
             bot = await self._bot()
             await bot.set_webhook(url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES))
 
-        delivered, _ = await deliver(call, channel="telegram webhook registration", policy=self.policy,
-                                     classify=classify)
+        delivered, _ = await deliver(
+            call, channel="telegram webhook registration", policy=self.policy, classify=classify
+        )
         return delivered
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -278,9 +284,9 @@ class TelegramInput(InputChannel):
         result = await self.turns.handle(incoming, on_new_message)
         await self.send_all(message.chat_id, [_text_and_buttons(m) for m in result.replies])
 
-    async def push(self, recipient_id: str, messages: List[Dict[str, Any]]) -> int:
+    async def push(self, recipient_id: str, messages: list[dict[str, Any]]) -> int:
         """Send bot messages outside a resident's turn; return how many Telegram accepted."""
-        chat = recipient_id[len("telegram:"):] if recipient_id.startswith("telegram:") else ""
+        chat = recipient_id[len("telegram:") :] if recipient_id.startswith("telegram:") else ""
         if not chat.lstrip("-").isdigit():
             logger.warning("telegram message not sent: the recipient is not a Telegram chat")
             return 0
@@ -289,17 +295,18 @@ class TelegramInput(InputChannel):
             await self.state.offer_options(recipient_id, next(o for o in reversed(offered) if o))
         return await self.send_all(int(chat), [_text_and_buttons(m) for m in messages])
 
-    async def send_all(self, chat_id: int, messages: List[Tuple[str, List[Dict[str, Any]]]]) -> int:
+    async def send_all(self, chat_id: int, messages: list[tuple[str, list[dict[str, Any]]]]) -> int:
         """Send the replies in order, buttons as a keyboard; return how many messages Telegram accepted."""
-        parts: List[Tuple[str, Any]] = []
+        parts: list[tuple[str, Any]] = []
         for text, buttons in messages:
             pieces = split_text(text, lambda piece: len(piece) <= MessageLimit.MAX_TEXT_LENGTH)
             options = options_from_buttons(buttons)
             for index, piece in enumerate(pieces):
                 keyboard = None
                 if options and index == len(pieces) - 1:
-                    keyboard = ReplyKeyboardMarkup([[o.title] for o in options], resize_keyboard=True,
-                                                   one_time_keyboard=True)
+                    keyboard = ReplyKeyboardMarkup(
+                        [[o.title] for o in options], resize_keyboard=True, one_time_keyboard=True
+                    )
                 parts.append((piece, keyboard))
         if parts and parts[-1][1] is None:
             # A reply without buttons takes away any keyboard an earlier question left open.

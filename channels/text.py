@@ -27,8 +27,12 @@ _BLANK_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})
 
 
 def _starts_nothing(char: str) -> bool:
-    return (char.isspace() or unicodedata.category(char) in _BLANK_CATEGORIES or char in SLASHES
-            or "/" in unicodedata.normalize("NFKC", char))
+    return (
+        char.isspace()
+        or unicodedata.category(char) in _BLANK_CATEGORIES
+        or char in SLASHES
+        or "/" in unicodedata.normalize("NFKC", char)
+    )
 
 
 def clean_message(text: str) -> str:

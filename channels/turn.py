@@ -7,8 +7,9 @@ offered option, carrying attachments, and remembering the options the bot offers
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
+from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
 
@@ -31,9 +32,9 @@ class Incoming:
 
     sender_id: str
     text: str = ""
-    command: Optional[str] = None
-    attachments: Tuple[Dict[str, str], ...] = ()
-    metadata: Dict[str, Any] = field(default_factory=dict)
+    command: str | None = None
+    attachments: tuple[dict[str, str], ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 class ChannelCommand(UserMessage):
@@ -52,10 +53,10 @@ class TurnResult:
     """The bot's replies to one message, in Rasa's collected form, and how the message was taken."""
 
     status: str  # "answered", "too_fast", "too_long", "no_words"
-    replies: List[Dict[str, Any]]
+    replies: list[dict[str, Any]]
 
 
-def reply(sender_id: str, text: str) -> Dict[str, Any]:
+def reply(sender_id: str, text: str) -> dict[str, Any]:
     """Return a reply the channel makes by itself, shaped like Rasa's."""
     return {"recipient_id": sender_id, "text": text}
 
@@ -106,7 +107,7 @@ class NotDelivered(Exception):
     again instead of believing the resident was told."""
 
 
-def _has_content(message: Dict[str, Any]) -> bool:
+def _has_content(message: dict[str, Any]) -> bool:
     return any(message.get(key) for key in ("text", "buttons", "image", "attachment"))
 
 
@@ -120,7 +121,7 @@ class PushOutput(OutputChannel):
     def name(self) -> str:  # type: ignore[override]  # Rasa's is a classmethod; here the channel decides
         return str(self.channel.name())
 
-    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         sent = await self.channel.push(recipient_id, [message])  # type: ignore[attr-defined]
         if not sent and _has_content(message):
             raise NotDelivered(f"the {self.name()} message was not delivered")  # no number, chat or words
@@ -140,7 +141,7 @@ class MailboxOutput(OutputChannel):
     def name(self) -> str:  # type: ignore[override]
         return str(self.channel.name())
 
-    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         if _has_content(message):
             kept = {key: message[key] for key in ("text", "buttons", "image", "attachment") if message.get(key)}
             await self.state.keep_for_later(recipient_id, [{"recipient_id": recipient_id, **kept}])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
@@ -38,7 +38,7 @@ class TwilioAccount:
 
     account_sid: str
     auth_token: str
-    api_url: Optional[str] = None  # default: Twilio's own, https://api.twilio.com
+    api_url: str | None = None  # default: Twilio's own, https://api.twilio.com
 
 
 def classify(error: BaseException) -> Failure:
@@ -54,11 +54,11 @@ def classify(error: BaseException) -> Failure:
 class TwilioSender:
     """Send one reply as the fewest text messages, checking the opt-out list before each one."""
 
-    def __init__(self, account: TwilioAccount, state: ChannelState, policy: RetryPolicy = RetryPolicy()) -> None:
+    def __init__(self, account: TwilioAccount, state: ChannelState, policy: RetryPolicy | None = None) -> None:
         self.account = account
         self.state = state
-        self.policy = policy
-        self._client: Optional[Client] = None
+        self.policy = policy or RetryPolicy()
+        self._client: Client | None = None
 
     def _twilio(self) -> Client:
         # Created on first use, inside the running event loop that its aiohttp session belongs to.
@@ -82,7 +82,7 @@ class TwilioSender:
                 return sent
             messages = self._twilio().messages
 
-            async def create(body: str = body) -> None:
+            async def create(body: str = body, messages: Any = messages) -> None:
                 await asyncio.wait_for(messages.create_async(to=to, from_=from_, body=body), SEND_TIMEOUT_SECONDS)
 
             delivered, failure = await deliver(create, channel="sms", policy=self.policy, classify=classify)

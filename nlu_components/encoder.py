@@ -23,8 +23,9 @@ import math
 import os
 import struct
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 import numpy as np
 import onnxruntime
@@ -38,7 +39,7 @@ MAX_TOKENS = 256  # the model's own limit (sentence_bert_config.json); longer me
 CACHE_SIZE = 4096  # vectors kept, about 1.5 kB each
 _DTYPES = {"F32": np.float32, "I64": np.int64}
 # The dense layers that run with int8 weights under each precision (see encoder_graph.py).
-PRECISIONS: Dict[str, Tuple[str, ...]] = {"float32": (), "int8": DENSE_LAYERS}
+PRECISIONS: dict[str, tuple[str, ...]] = {"float32": (), "int8": DENSE_LAYERS}
 
 
 def model_dir() -> Path:
@@ -47,7 +48,7 @@ def model_dir() -> Path:
     return Path(configured) if configured else DEFAULT_DIR
 
 
-def load_safetensors(path: Path) -> Dict[str, np.ndarray]:
+def load_safetensors(path: Path) -> dict[str, np.ndarray]:
     """Return every tensor of a .safetensors file as a numpy array (the format: 8-byte header size, JSON, data)."""
     data = path.read_bytes()
     (header_size,) = struct.unpack("<Q", data[:8])
@@ -64,10 +65,15 @@ def load_safetensors(path: Path) -> Dict[str, np.ndarray]:
     return tensors
 
 
-def _session(folder: Path, config: Dict[str, Any], precision: str) -> onnxruntime.InferenceSession:
+def _session(folder: Path, config: dict[str, Any], precision: str) -> onnxruntime.InferenceSession:
     # Built, serialised and handed over: only ONNX Runtime's own copy of the weights stays in memory.
-    graph = bert_graph(load_safetensors(folder / "model.safetensors"), config["num_attention_heads"],
-                       config["num_hidden_layers"], config["layer_norm_eps"], PRECISIONS[precision]).SerializeToString()
+    graph = bert_graph(
+        load_safetensors(folder / "model.safetensors"),
+        config["num_attention_heads"],
+        config["num_hidden_layers"],
+        config["layer_norm_eps"],
+        PRECISIONS[precision],
+    ).SerializeToString()
     options = onnxruntime.SessionOptions()
     # One thread: each Rasa worker has its core, and a message is too small to share out.
     options.intra_op_num_threads = options.inter_op_num_threads = 1
@@ -81,7 +87,7 @@ class SentenceEncoder:
     little less exact; see the module docstring).
     """
 
-    def __init__(self, folder: Optional[Path] = None, precision: str = "float32") -> None:
+    def __init__(self, folder: Path | None = None, precision: str = "float32") -> None:
         if precision not in PRECISIONS:
             raise ValueError(
                 f"Unknown precision {precision!r} for the sentence encoder: use one of {', '.join(PRECISIONS)}."
@@ -102,7 +108,7 @@ class SentenceEncoder:
         # int8 quantizes the activations with one scale per run, so a text run with others would depend on them
         # (and on their padding): each runs alone, so that the same tokens always give the same vector.
         self._runs_alone = precision == "int8"
-        self._recent: "OrderedDict[Tuple[int, ...], np.ndarray]" = OrderedDict()
+        self._recent: OrderedDict[tuple[int, ...], np.ndarray] = OrderedDict()
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Return an array (len(texts), 384) of unit-length sentence embeddings."""
@@ -110,7 +116,7 @@ class SentenceEncoder:
         if not texts:
             return out
         tokens = [tuple(encoding.ids) for encoding in self.tokenizer.encode_batch(list(texts))]
-        missing: Dict[Tuple[int, ...], List[int]] = {}
+        missing: dict[tuple[int, ...], list[int]] = {}
         for row, key in enumerate(tokens):
             if key in self._recent:
                 self._recent.move_to_end(key)
@@ -127,12 +133,12 @@ class SentenceEncoder:
                 self._remember(key, vector)
         return out
 
-    def _remember(self, key: Tuple[int, ...], vector: np.ndarray) -> None:
+    def _remember(self, key: tuple[int, ...], vector: np.ndarray) -> None:
         self._recent[key] = vector
         if len(self._recent) > CACHE_SIZE:
             self._recent.popitem(last=False)
 
-    def _encode_batch(self, sequences: Sequence[Tuple[int, ...]]) -> np.ndarray:
+    def _encode_batch(self, sequences: Sequence[tuple[int, ...]]) -> np.ndarray:
         length = max(len(sequence) for sequence in sequences)
         ids = np.zeros((len(sequences), length), dtype=np.int64)
         mask = np.zeros((len(sequences), length), dtype=np.float32)

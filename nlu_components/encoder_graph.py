@@ -18,7 +18,7 @@ vector depends a little on the other texts run with it and on their padding; the
 from __future__ import annotations
 
 import math
-from typing import Collection, Dict, List, Tuple
+from collections.abc import Collection
 
 import numpy as np
 import onnx
@@ -27,8 +27,12 @@ from onnx import TensorProto, helper, numpy_helper
 OPSET = 17  # the first with LayerNormalization
 # The dense layers of each encoder layer, named as in the weights after "encoder.layer.<n>.".
 DENSE_LAYERS = (
-    "attention.self.query", "attention.self.key", "attention.self.value",
-    "attention.output.dense", "intermediate.dense", "output.dense",
+    "attention.self.query",
+    "attention.self.key",
+    "attention.self.value",
+    "attention.output.dense",
+    "intermediate.dense",
+    "output.dense",
 )
 
 
@@ -36,8 +40,8 @@ class _Graph:
     """Nodes and weights being added to a graph, each output named after its node."""
 
     def __init__(self) -> None:
-        self.nodes: List[onnx.NodeProto] = []
-        self.weights: List[onnx.TensorProto] = []
+        self.nodes: list[onnx.NodeProto] = []
+        self.weights: list[onnx.TensorProto] = []
 
     def weight(self, name: str, value: np.ndarray) -> str:
         self.weights.append(numpy_helper.from_array(np.asarray(value), name))
@@ -46,7 +50,7 @@ class _Graph:
     def op(self, op_type: str, *inputs: str, **attributes: object) -> str:
         return self.op_outputs(op_type, 1, *inputs, **attributes)[0]
 
-    def op_outputs(self, op_type: str, count: int, *inputs: str, **attributes: object) -> List[str]:
+    def op_outputs(self, op_type: str, count: int, *inputs: str, **attributes: object) -> list[str]:
         """Add a node with `count` outputs; return their names."""
         name = f"{op_type.lower()}_{len(self.nodes)}"
         outputs = [name] + [f"{name}_{i}" for i in range(1, count)]
@@ -54,7 +58,7 @@ class _Graph:
         return outputs
 
 
-def quantize_columns(matrix: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def quantize_columns(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return (int8 matrix, float32 scale per column) with matrix ~= int8 x scale: symmetric, in [-127, 127], one
     scale per output column, as `quantize_dynamic(per_channel=True)` computes it."""
     largest = np.abs(matrix).max(axis=0)
@@ -62,8 +66,9 @@ def quantize_columns(matrix: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return np.clip(np.rint(matrix / scale), -127, 127).astype(np.int8), scale
 
 
-def bert_graph(weights: Dict[str, np.ndarray], heads: int, layers: int, eps: float,
-               int8: Collection[str] = ()) -> onnx.ModelProto:
+def bert_graph(
+    weights: dict[str, np.ndarray], heads: int, layers: int, eps: float, int8: Collection[str] = ()
+) -> onnx.ModelProto:
     """Return the encoder as an ONNX model: inputs `input_ids` (int64) and `attention_mask` (float32), output
     `hidden` (float32). The dense layers named in `int8` (of `DENSE_LAYERS`) run with int8 weights in every layer."""
     unknown = set(int8) - set(DENSE_LAYERS)
@@ -73,8 +78,14 @@ def bert_graph(weights: Dict[str, np.ndarray], heads: int, layers: int, eps: flo
     head_size = hidden_size // heads
 
     def layer_norm(x: str, prefix: str) -> str:
-        return g.op("LayerNormalization", x, g.weight(f"{prefix}.weight", weights[f"{prefix}.weight"]),
-                    g.weight(f"{prefix}.bias", weights[f"{prefix}.bias"]), axis=-1, epsilon=eps)
+        return g.op(
+            "LayerNormalization",
+            x,
+            g.weight(f"{prefix}.weight", weights[f"{prefix}.weight"]),
+            g.weight(f"{prefix}.bias", weights[f"{prefix}.bias"]),
+            axis=-1,
+            epsilon=eps,
+        )
 
     def dense(x: str, layer: str, name: str) -> str:
         prefix = f"{layer}.{name}"
@@ -100,15 +111,28 @@ def bert_graph(weights: Dict[str, np.ndarray], heads: int, layers: int, eps: flo
         return g.weight(name, np.array(values, dtype=np.int64))
 
     # Embeddings: the word's, the position's (the first `length` rows), and token type 0's.
-    length = g.op("Unsqueeze", g.op("Gather", g.op("Shape", "input_ids"), g.weight("one", np.array(1, np.int64))),
-                  integers("axis_0", 0))
-    positions = g.op("Slice", g.weight("embeddings.position_embeddings.weight",
-                                       weights["embeddings.position_embeddings.weight"]),
-                     integers("start_0", 0), length, integers("slice_axis", 0))
-    words = g.op("Gather", g.weight("embeddings.word_embeddings.weight", weights["embeddings.word_embeddings.weight"]),
-                 "input_ids")
-    x = g.op("Add", g.op("Add", words, positions),
-             g.weight("token_type_0", weights["embeddings.token_type_embeddings.weight"][0]))
+    length = g.op(
+        "Unsqueeze",
+        g.op("Gather", g.op("Shape", "input_ids"), g.weight("one", np.array(1, np.int64))),
+        integers("axis_0", 0),
+    )
+    positions = g.op(
+        "Slice",
+        g.weight("embeddings.position_embeddings.weight", weights["embeddings.position_embeddings.weight"]),
+        integers("start_0", 0),
+        length,
+        integers("slice_axis", 0),
+    )
+    words = g.op(
+        "Gather",
+        g.weight("embeddings.word_embeddings.weight", weights["embeddings.word_embeddings.weight"]),
+        "input_ids",
+    )
+    x = g.op(
+        "Add",
+        g.op("Add", words, positions),
+        g.weight("token_type_0", weights["embeddings.token_type_embeddings.weight"][0]),
+    )
     x = layer_norm(x, "embeddings.LayerNorm")
 
     # Padding gets a large negative score, so that no token attends to it: (1 - mask) * -1e9, as (batch, 1, 1, length).
@@ -122,10 +146,15 @@ def bert_graph(weights: Dict[str, np.ndarray], heads: int, layers: int, eps: flo
     for layer in range(layers):
         p = f"encoder.layer.{layer}"
 
-        def heads_of(name: str, order: List[int]) -> str:
-            return g.op("Transpose", g.op("Reshape", dense(x, p, f"attention.self.{name}"), split), perm=order)
+        def heads_of(name: str, order: list[int]) -> str:
+            # Called right away, inside this layer's loop turn: the loop's x and p are the ones meant.
+            return g.op("Transpose", g.op("Reshape", dense(x, p, f"attention.self.{name}"), split), perm=order)  # noqa: B023
 
-        query, key, value = heads_of("query", [0, 2, 1, 3]), heads_of("key", [0, 2, 3, 1]), heads_of("value", [0, 2, 1, 3])
+        query, key, value = (
+            heads_of("query", [0, 2, 1, 3]),
+            heads_of("key", [0, 2, 3, 1]),
+            heads_of("value", [0, 2, 1, 3]),
+        )
         scores = g.op("Add", g.op("Mul", g.op("MatMul", query, key), scale), padding)
         context = g.op("MatMul", g.op("Softmax", scores, axis=-1), value)
         context = g.op("Reshape", g.op("Transpose", context, perm=[0, 2, 1, 3]), merge)
@@ -136,9 +165,12 @@ def bert_graph(weights: Dict[str, np.ndarray], heads: int, layers: int, eps: flo
 
     g.nodes.append(helper.make_node("Identity", [x], ["hidden"]))
     graph = helper.make_graph(
-        g.nodes, "sentence_encoder",
-        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "length"]),
-         helper.make_tensor_value_info("attention_mask", TensorProto.FLOAT, ["batch", "length"])],
+        g.nodes,
+        "sentence_encoder",
+        [
+            helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "length"]),
+            helper.make_tensor_value_info("attention_mask", TensorProto.FLOAT, ["batch", "length"]),
+        ],
         [helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", "length", hidden_size])],
         g.weights,
     )

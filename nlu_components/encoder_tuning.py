@@ -28,8 +28,9 @@ import shutil
 import struct
 import sys
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any
 
 import numpy as np
 
@@ -38,20 +39,36 @@ from nlu_components.encoder import DEFAULT_DIR, SentenceEncoder, load_safetensor
 ROOT = Path(__file__).resolve().parent.parent
 TUNED_ROOT = ROOT / "build" / "encoder-tuned"
 # The settings measured (benchmarks/encoder_tuning.py); a component's `tuning` option overrides any of them.
-DEFAULTS: Dict[str, Any] = {
-    "epochs": 1.0, "labels": "intent", "lr": 2e-5, "head_lr": 1e-3, "batch": 32, "max_tokens": 64, "seed": 17,
-    "warmup": 0.1, "weight_decay": 0.01, "dropout": 0.1,
+DEFAULTS: dict[str, Any] = {
+    "epochs": 1.0,
+    "labels": "intent",
+    "lr": 2e-5,
+    "head_lr": 1e-3,
+    "batch": 32,
+    "max_tokens": 64,
+    "seed": 17,
+    "warmup": 0.1,
+    "weight_decay": 0.01,
+    "dropout": 0.1,
 }
 KINDS = ("complaint", "compliment", "service_request")
 COPIED = ("config.json", "tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json")
-FROZEN = ("embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
-          "embeddings.token_type_embeddings.weight", "embeddings.position_ids")
-CHECK_TEXTS = ["pothole on my street", "the crew on Elm St was amazing today, thank you so much for the quick work",
-               "hi", "Why has nobody answered my complaint about the noise from the bar next door for three weeks?"]
-Examples = List[Tuple[str, str]]
+FROZEN = (
+    "embeddings.word_embeddings.weight",
+    "embeddings.position_embeddings.weight",
+    "embeddings.token_type_embeddings.weight",
+    "embeddings.position_ids",
+)
+CHECK_TEXTS = [
+    "pothole on my street",
+    "the crew on Elm St was amazing today, thank you so much for the quick work",
+    "hi",
+    "Why has nobody answered my complaint about the noise from the bar next door for three weeks?",
+]
+Examples = list[tuple[str, str]]
 
 
-def settings_of(tuning: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+def settings_of(tuning: dict[str, Any] | None) -> dict[str, Any]:
     """Return the full settings: the defaults with the given ones over them; unknown names are refused."""
     unknown = set(tuning or {}) - set(DEFAULTS)
     if unknown:
@@ -62,12 +79,12 @@ def settings_of(tuning: Optional[Dict[str, Any]]) -> Dict[str, Any]:
     return settings
 
 
-def unique_examples(pairs: Iterable[Tuple[Optional[str], Optional[str]]]) -> Examples:
+def unique_examples(pairs: Iterable[tuple[str | None, str | None]]) -> Examples:
     """Return the (text, intent) pairs that have both, each once, sorted: the order of the files does not matter."""
     return sorted({(text, intent) for text, intent in pairs if text and intent})
 
 
-def tuning_hash(examples: Examples, settings: Dict[str, Any], base: Path = DEFAULT_DIR) -> str:
+def tuning_hash(examples: Examples, settings: dict[str, Any], base: Path = DEFAULT_DIR) -> str:
     """Return a short hash of everything the tuned weights depend on."""
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     digest.update(json.dumps(examples).encode())
@@ -80,7 +97,7 @@ def tuning_hash(examples: Examples, settings: Dict[str, Any], base: Path = DEFAU
 class TFMiniLM:
     """The encoder in TensorFlow: variables named and shaped as in the safetensors file (dense weights (out, in))."""
 
-    def __init__(self, weights: Dict[str, np.ndarray], config: Dict[str, Any], dropout: float = 0.1) -> None:
+    def __init__(self, weights: dict[str, np.ndarray], config: dict[str, Any], dropout: float = 0.1) -> None:
         import tensorflow as tf
 
         self.tf = tf
@@ -89,10 +106,13 @@ class TFMiniLM:
         self.eps = float(config["layer_norm_eps"])
         self.dropout = dropout
         self.constants = {k: tf.constant(v) for k, v in weights.items() if k in FROZEN and v.dtype == np.float32}
-        self.variables = {k: tf.Variable(v, name=k.replace(".", "_")) for k, v in weights.items()
-                          if k not in FROZEN and not k.startswith("pooler.")}
+        self.variables = {
+            k: tf.Variable(v, name=k.replace(".", "_"))
+            for k, v in weights.items()
+            if k not in FROZEN and not k.startswith("pooler.")
+        }
 
-    def trainable(self) -> List[Any]:
+    def trainable(self) -> list[Any]:
         return [self.variables[k] for k in sorted(self.variables)]
 
     def __call__(self, ids: Any, mask: Any, training: bool = False, seed: Any = None) -> Any:
@@ -120,9 +140,11 @@ class TFMiniLM:
         def split(x: Any) -> Any:
             return tf.transpose(tf.reshape(x, [batch, length, self.heads, size]), [0, 2, 1, 3])
 
-        x = (tf.gather(w["embeddings.word_embeddings.weight"], ids)
-             + w["embeddings.position_embeddings.weight"][None, :length]
-             + w["embeddings.token_type_embeddings.weight"][0])
+        x = (
+            tf.gather(w["embeddings.word_embeddings.weight"], ids)
+            + w["embeddings.position_embeddings.weight"][None, :length]
+            + w["embeddings.token_type_embeddings.weight"][0]
+        )
         x = drop(norm(x, "embeddings.LayerNorm"))
         padding = (1.0 - mask)[:, None, None, :] * -1e9
         for layer in range(self.layers):
@@ -137,12 +159,12 @@ class TFMiniLM:
         pooled = tf.reduce_sum(x * mask[:, :, None], 1) / tf.maximum(tf.reduce_sum(mask, 1, keepdims=True), 1e-9)
         return tf.math.l2_normalize(pooled, axis=1, epsilon=1e-24)
 
-    def weights(self, base: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+    def weights(self, base: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Return the base tensors with the trained ones replaced: same names, shapes and dtypes."""
         return {k: (self.variables[k].numpy().astype(v.dtype) if k in self.variables else v) for k, v in base.items()}
 
 
-def pad(sequences: Sequence[Sequence[int]]) -> Tuple[np.ndarray, np.ndarray]:
+def pad(sequences: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
     """Return token ids (int32) and a 0/1 mask (float32), padded to the longest sequence."""
     length = max(len(s) for s in sequences)
     ids = np.zeros((len(sequences), length), dtype=np.int32)
@@ -153,15 +175,18 @@ def pad(sequences: Sequence[Sequence[int]]) -> Tuple[np.ndarray, np.ndarray]:
     return ids, mask
 
 
-def save_safetensors(path: Path, tensors: Dict[str, np.ndarray], metadata: Dict[str, str]) -> None:
+def save_safetensors(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
     """Write tensors as .safetensors (8-byte header size, JSON header padded to 8 bytes, data), atomically."""
     names = {np.dtype(np.float32): "F32", np.dtype(np.int64): "I64"}
-    header: Dict[str, Any] = {"__metadata__": metadata}
+    header: dict[str, Any] = {"__metadata__": metadata}
     blobs, offset = [], 0
     for name in sorted(tensors):
         data = np.ascontiguousarray(tensors[name]).tobytes()
-        header[name] = {"dtype": names[tensors[name].dtype], "shape": list(tensors[name].shape),
-                        "data_offsets": [offset, offset + len(data)]}
+        header[name] = {
+            "dtype": names[tensors[name].dtype],
+            "shape": list(tensors[name].shape),
+            "data_offsets": [offset, offset + len(data)],
+        }
         blobs.append(data)
         offset += len(data)
     encoded = json.dumps(header, separators=(",", ":")).encode()
@@ -184,8 +209,14 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def tune(examples: Examples, tuning: Optional[Dict[str, Any]] = None, base: Path = DEFAULT_DIR,
-         root: Optional[Path] = None, threads: int = 2, log: Callable[[str], None] = _log) -> Path:
+def tune(
+    examples: Examples,
+    tuning: dict[str, Any] | None = None,
+    base: Path = DEFAULT_DIR,
+    root: Path | None = None,
+    threads: int = 2,
+    log: Callable[[str], None] = _log,
+) -> Path:
     """Return the folder of the encoder tuned on `examples` ((text, intent) pairs) with these settings, tuning it
     first unless a folder for exactly these inputs exists."""
     settings = settings_of(tuning)
@@ -233,8 +264,9 @@ def tune(examples: Examples, tuning: Optional[Dict[str, Any]] = None, base: Path
     tokenizer.enable_truncation(int(settings["max_tokens"]))
 
     texts = [text for text, _ in examples]
-    labels = [intent if settings["labels"] == "intent" else (intent if intent in KINDS else "other")
-              for _, intent in examples]
+    labels = [
+        intent if settings["labels"] == "intent" else (intent if intent in KINDS else "other") for _, intent in examples
+    ]
     classes = sorted(set(labels))
     targets = np.array([classes.index(label) for label in labels], dtype=np.int32)
     warm = LogisticRegression(C=10.0, max_iter=2000, random_state=settings["seed"]).fit(embed_all(texts), targets)
@@ -265,11 +297,11 @@ def tune(examples: Examples, tuning: Optional[Dict[str, Any]] = None, base: Path
             loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
         grads = tape.gradient(loss, variables + [head_w, head_b])
         encoder_opt.apply_gradients(zip(grads[: len(variables)], variables))
-        head_opt.apply_gradients(zip(grads[len(variables):], [head_w, head_b]))
+        head_opt.apply_gradients(zip(grads[len(variables) :], [head_w, head_b]))
         return loss
 
     rng = np.random.default_rng(settings["seed"])
-    order: List[int] = []
+    order: list[int] = []
     losses = []
     for number in range(steps):
         if len(order) < batch:
@@ -288,12 +320,21 @@ def tune(examples: Examples, tuning: Optional[Dict[str, Any]] = None, base: Path
             shutil.copy2(base / name, building / name)
     save_safetensors(building / "model.safetensors", model.weights(base_weights), {"format": "pt"})
     wall, cpu = time.perf_counter() - started, _cpu_seconds() - cpu_started
-    summary = {**settings, "examples": len(texts), "classes": len(classes), "steps": steps,
-               "first_loss": round(float(np.mean(losses[:10])), 4), "last_loss": round(float(np.mean(losses[-10:])), 4),
-               "wall_s": round(wall, 1), "cpu_s": round(cpu, 1)}
+    summary = {
+        **settings,
+        "examples": len(texts),
+        "classes": len(classes),
+        "steps": steps,
+        "first_loss": round(float(np.mean(losses[:10])), 4),
+        "last_loss": round(float(np.mean(losses[-10:])), 4),
+        "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),
+    }
     (building / "tuning.json").write_text(json.dumps(summary, indent=1) + "\n")
     shutil.rmtree(folder, ignore_errors=True)
     building.replace(folder)
-    log(f"==> tuned the sentence encoder in {wall:.0f} s ({cpu:.0f} s CPU): loss {summary['first_loss']} -> "
-        f"{summary['last_loss']}")
+    log(
+        f"==> tuned the sentence encoder in {wall:.0f} s ({cpu:.0f} s CPU): loss {summary['first_loss']} -> "
+        f"{summary['last_loss']}"
+    )
     return folder

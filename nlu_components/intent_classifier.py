@@ -10,8 +10,9 @@ so loading it runs no pickled code.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Text, Tuple, Type
+from typing import Any
 
 import numpy as np
 import scipy.sparse
@@ -35,9 +36,9 @@ class Block:
 
     origin: str
     width: int
-    idf: Optional[np.ndarray]  # None for dense features
+    idf: np.ndarray | None  # None for dense features
 
-    def weigh_row(self, row: Any) -> Tuple[np.ndarray, np.ndarray]:
+    def weigh_row(self, row: Any) -> tuple[np.ndarray, np.ndarray]:
         """Return one message's features (a 1-row matrix, or None) as column indices and values, weighted and
         scaled to unit length."""
         if row is None:
@@ -55,7 +56,7 @@ class Block:
         norm = np.sqrt(values @ values)
         return indices, values / norm if norm else values
 
-    def weigh(self, rows: List[Any]) -> scipy.sparse.csr_matrix:
+    def weigh(self, rows: list[Any]) -> scipy.sparse.csr_matrix:
         """Return the rows (one feature matrix or None per message) weighted, one sparse row per message."""
         weighed = [self.weigh_row(row) for row in rows]
         indptr = np.cumsum([0] + [len(indices) for indices, _ in weighed])
@@ -64,9 +65,9 @@ class Block:
         return scipy.sparse.csr_matrix((values, indices, indptr), shape=(len(rows), self.width))
 
 
-def sentence_features(message: Message) -> Dict[str, Any]:
+def sentence_features(message: Message) -> dict[str, Any]:
     """Return the message's sentence-level text features by the featurizer that made them."""
-    found: Dict[str, Any] = {}
+    found: dict[str, Any] = {}
     for features in message.features:
         if features.attribute == TEXT and features.type == FEATURE_TYPE_SENTENCE:
             found[str(features.origin)] = features.features
@@ -78,29 +79,29 @@ class IntakeIntentClassifier(IntentClassifier, GraphComponent):
     """Predict the intent with a logistic regression over weighted sparse and dense sentence features."""
 
     @classmethod
-    def required_components(cls) -> List[Type]:
+    def required_components(cls) -> list[type]:
         """Return the components needed before this one: featurizers."""
         return [Featurizer]
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         """Return the packages the component needs."""
         return ["sklearn", "scipy", "numpy"]
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         """Return the default config: regularisation C, weight of the dense blocks, ranking length."""
         return {"C": 20.0, "dense_weight": 1.0, "max_iter": 3000, "ranking_length": 10}
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        blocks: Optional[List[Block]] = None,
-        classes: Optional[np.ndarray] = None,
-        coef: Optional[np.ndarray] = None,
-        intercept: Optional[np.ndarray] = None,
+        blocks: list[Block] | None = None,
+        classes: np.ndarray | None = None,
+        coef: np.ndarray | None = None,
+        intercept: np.ndarray | None = None,
     ) -> None:
         self.config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
@@ -113,7 +114,7 @@ class IntakeIntentClassifier(IntentClassifier, GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -163,7 +164,7 @@ class IntakeIntentClassifier(IntentClassifier, GraphComponent):
         return self._resource
 
     @staticmethod
-    def _learn_blocks(examples: Sequence[Message]) -> List[Block]:
+    def _learn_blocks(examples: Sequence[Message]) -> list[Block]:
         found = [sentence_features(e) for e in examples]
         origins = sorted({origin for f in found for origin in f})
         blocks = []
@@ -189,7 +190,7 @@ class IntakeIntentClassifier(IntentClassifier, GraphComponent):
         exp = np.exp(scores)
         return exp / exp.sum(axis=1, keepdims=True)
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         """Set the most likely intent and a ranking of the next ones on each message."""
         if self.classes is None or not messages:
             return messages
@@ -203,7 +204,7 @@ class IntakeIntentClassifier(IntentClassifier, GraphComponent):
 
     def persist(self) -> None:
         """Store the regression and the feature weights as numpy arrays."""
-        arrays: Dict[str, np.ndarray] = {
+        arrays: dict[str, np.ndarray] = {
             "classes": np.asarray(self.classes, dtype=str),
             "coef": self.coef,
             "intercept": self.intercept,
@@ -219,7 +220,7 @@ class IntakeIntentClassifier(IntentClassifier, GraphComponent):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -241,5 +242,5 @@ class IntakeIntentClassifier(IntentClassifier, GraphComponent):
             return cls.create(config, model_storage, resource, execution_context)
 
 
-def _optional(data: Any, key: str) -> Optional[np.ndarray]:
+def _optional(data: Any, key: str) -> np.ndarray | None:
     return np.asarray(data[key]) if key in data.files else None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -32,10 +32,10 @@ from nlu_components.encoder import PRECISIONS, SentenceEncoder, model_dir
 
 logger = logging.getLogger(__name__)
 TUNED_FILE = "tuned_encoder.json"
-_ENCODERS: Dict[Tuple[str, str], SentenceEncoder] = {}
+_ENCODERS: dict[tuple[str, str], SentenceEncoder] = {}
 
 
-def shared_encoder(folder: Optional[str] = None, precision: str = "float32") -> SentenceEncoder:
+def shared_encoder(folder: str | None = None, precision: str = "float32") -> SentenceEncoder:
     """Return one encoder per folder and precision for the whole process (ONNX Runtime holds its weights: 90 MB in
     float32, a quarter of that in int8)."""
     key = (folder or "", precision)
@@ -49,23 +49,23 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     """Add the message's sentence embedding as a dense sentence-level feature of its text."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         """Return the default config: the encoder's folder (None: INTAKE_ENCODER_DIR or the fetched package), the
         precision of its weights ("float32" or "int8") and the tuning settings (None: not tuned)."""
         return {**DenseFeaturizer.get_default_config(), "model_dir": None, "precision": "float32", "tuning": None}
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         """Return the packages the component needs."""
         return ["tokenizers", "numpy", "onnx", "onnxruntime"]
 
     def __init__(
         self,
-        config: Dict[Text, Any],
-        name: Text,
-        model_storage: Optional[ModelStorage] = None,
-        resource: Optional[Resource] = None,
-        folder: Optional[str] = None,
+        config: dict[str, Any],
+        name: str,
+        model_storage: ModelStorage | None = None,
+        resource: Resource | None = None,
+        folder: str | None = None,
     ) -> None:
         super().__init__(name, config)
         self._model_storage = model_storage
@@ -77,7 +77,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -105,7 +105,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -130,7 +130,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         return cls(config, execution_context.node_name, model_storage, resource, str(folder) if folder else None)
 
     @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
+    def validate_config(cls, config: dict[str, Any]) -> None:
         """Refuse an unknown precision or tuning setting; the folder is checked when the encoder loads."""
         precision = config.get("precision", "float32")
         if precision not in PRECISIONS:
@@ -140,7 +140,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         if config.get("tuning") is not None:
             encoder_tuning.settings_of(config["tuning"])
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         """Add the embedding of each message's text."""
         self._featurize([m for m in messages if m.get(TEXT)])
         return messages
@@ -150,7 +150,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         self._featurize([m for m in training_data.training_examples if m.get(TEXT)])
         return training_data
 
-    def _featurize(self, messages: List[Message]) -> None:
+    def _featurize(self, messages: list[Message]) -> None:
         if not messages:
             return
         vectors = self.encoder.encode([m.get(TEXT) for m in messages])

@@ -16,7 +16,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -29,14 +29,14 @@ from channels.text import MAX_MESSAGE_CHARS, clean_message  # noqa: E402
 KINDS = ("complaint", "compliment", "service_request")
 
 
-def kind_of(intent: Optional[str]) -> str:
+def kind_of(intent: str | None) -> str:
     """Map an intent to one of the four kinds staff sort feedback into."""
     return intent if intent in KINDS else "other"
 
 
-def result_for(text: str, parse: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+def result_for(text: str, parse: dict[str, Any] | None) -> dict[str, Any]:
     """Return the output record for one line, given Rasa's parse of it (None when there was nothing to parse)."""
-    intent = ((parse or {}).get("intent") or {})
+    intent = (parse or {}).get("intent") or {}
     name = intent.get("name")
     return {
         "text": text,

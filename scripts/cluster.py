@@ -24,13 +24,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stack import (BACKEND_BIN, BOT_BIN, ROOT, Service, Stack, _answers, load_or_create_secrets, serve,  # noqa: E402
-                   write_private)
+from stack import BACKEND_BIN, BOT_BIN, ROOT, Service, Stack, _answers, load_or_create_secrets, serve, write_private  # noqa: E402
 
 DEPLOY = ROOT / "deploy"
 ENDPOINTS = DEPLOY / "endpoints.production.yml"
@@ -43,7 +42,7 @@ CASES_DB, TRACKER_DB = "intake", "rasa"
 INFRA_SECRET_NAMES = ("INTAKE_POSTGRES_PASSWORD", "INTAKE_REDIS_PASSWORD")
 
 
-def read_env_file(path: Path) -> Dict[str, str]:
+def read_env_file(path: Path) -> dict[str, str]:
     """Return the NAME=value lines of an environment file (comments and blank lines skipped)."""
     values = {}
     for line in path.read_text().splitlines():
@@ -58,7 +57,7 @@ def ensure_services() -> None:
     subprocess.run([str(ROOT / "scripts" / "ensure_services.sh")], check=True)
 
 
-def as_user(user: str) -> List[str]:
+def as_user(user: str) -> list[str]:
     """Return the command prefix that runs a program as `user` when we are root (PostgreSQL refuses root)."""
     if os.geteuid() != 0:
         return []
@@ -82,16 +81,17 @@ class Cluster(Stack):
     actions_port: int = 5055
     api_port: int = 5004  # nginx's listener for Rasa's HTTP API (backend and action servers only)
     tls_port: int = 8443  # nginx's public listener over TLS (a self-signed certificate for 127.0.0.1 here)
-    rasa_ports: List[int] = field(default_factory=lambda: [5005, 5006])
-    action_ports: List[int] = field(default_factory=lambda: [5056, 5057])
+    rasa_ports: list[int] = field(default_factory=lambda: [5005, 5006])
+    action_ports: list[int] = field(default_factory=lambda: [5056, 5057])
     backend_workers: int = 2
     postgres_port: int = 5433
     redis_port: int = 6380
-    postgres_dir: Optional[Path] = None  # default: <var_dir>/postgres
+    postgres_dir: Path | None = None  # default: <var_dir>/postgres
 
     @classmethod
-    def on_free_ports(cls, model: Path, var_dir: Path, rasa_servers: int = 2, action_servers: int = 2,
-                      **options: object) -> "Cluster":
+    def on_free_ports(
+        cls, model: Path, var_dir: Path, rasa_servers: int = 2, action_servers: int = 2, **options: object
+    ) -> Cluster:
         """Return a cluster whose every listener is on a free port of 127.0.0.1."""
         from socket import socket
 
@@ -100,10 +100,20 @@ class Cluster(Stack):
                 sock.bind(("127.0.0.1", 0))
                 return sock.getsockname()[1]
 
-        return cls(model=model, var_dir=var_dir, backend_port=free(), actions_port=free(), rasa_port=free(),
-                   api_port=free(), tls_port=free(), rasa_ports=[free() for _ in range(rasa_servers)],
-                   action_ports=[free() for _ in range(action_servers)], postgres_port=free(), redis_port=free(),
-                   **options)  # type: ignore[arg-type]
+        return cls(
+            model=model,
+            var_dir=var_dir,
+            backend_port=free(),
+            actions_port=free(),
+            rasa_port=free(),
+            api_port=free(),
+            tls_port=free(),
+            rasa_ports=[free() for _ in range(rasa_servers)],
+            action_ports=[free() for _ in range(action_servers)],
+            postgres_port=free(),
+            redis_port=free(),
+            **options,
+        )  # type: ignore[arg-type]
 
     # --- Where things are -------------------------------------------------------------------------------------
 
@@ -132,70 +142,133 @@ class Cluster(Stack):
         password = self._infra_secrets()["INTAKE_POSTGRES_PASSWORD"]
         return f"{driver}://{DB_USER}:{password}@{self.host}:{self.postgres_port}/{database}"
 
-    def _infra_secrets(self) -> Dict[str, str]:
+    def _infra_secrets(self) -> dict[str, str]:
         return load_or_create_secrets(self.var_dir, INFRA_SECRET_NAMES, "infra-secrets.env")
 
-    def environment(self) -> Dict[str, str]:
+    def environment(self) -> dict[str, str]:
         """Return the services' environment: deploy/production.env under the caller's, then the wiring."""
         env = super().environment()
         for name, value in read_env_file(PRODUCTION_ENV).items():
             if name not in os.environ:
                 env[name] = value
         infra = self._infra_secrets()
-        env.update({
-            "INTAKE_DATABASE_URL": self.database_url(CASES_DB),
-            "INTAKE_TRACKER_DATABASE_URL": self.database_url(TRACKER_DB),
-            "INTAKE_TRACKER_DB_HOST": self.host,
-            "INTAKE_TRACKER_DB_PORT": str(self.postgres_port),
-            "INTAKE_TRACKER_DB_NAME": TRACKER_DB,
-            "INTAKE_TRACKER_DB_USER": DB_USER,
-            "INTAKE_TRACKER_DB_PASSWORD": infra["INTAKE_POSTGRES_PASSWORD"],
-            "INTAKE_REDIS_HOST": self.host,
-            "INTAKE_REDIS_PORT": str(self.redis_port),
-            "INTAKE_REDIS_PASSWORD": infra["INTAKE_REDIS_PASSWORD"],
-            "INTAKE_RASA_URL": self.api_url,
-        })
+        env.update(
+            {
+                "INTAKE_DATABASE_URL": self.database_url(CASES_DB),
+                "INTAKE_TRACKER_DATABASE_URL": self.database_url(TRACKER_DB),
+                "INTAKE_TRACKER_DB_HOST": self.host,
+                "INTAKE_TRACKER_DB_PORT": str(self.postgres_port),
+                "INTAKE_TRACKER_DB_NAME": TRACKER_DB,
+                "INTAKE_TRACKER_DB_USER": DB_USER,
+                "INTAKE_TRACKER_DB_PASSWORD": infra["INTAKE_POSTGRES_PASSWORD"],
+                "INTAKE_REDIS_HOST": self.host,
+                "INTAKE_REDIS_PORT": str(self.redis_port),
+                "INTAKE_REDIS_PASSWORD": infra["INTAKE_REDIS_PASSWORD"],
+                "INTAKE_RASA_URL": self.api_url,
+            }
+        )
         env.update(self.settings)
         return env
 
-    def _origins(self) -> List[str]:
+    def _origins(self) -> list[str]:
         # The web chat page comes through nginx's public listener, the same origin as the webhooks.
         return [f"http://{h}:{self.rasa_port}" for h in ("localhost", "127.0.0.1")] + self.web_origins
 
     # --- The servers ------------------------------------------------------------------------------------------
 
-    def _service_list(self) -> List[Service]:
+    def _service_list(self) -> list[Service]:
         # `rasa run` as make run runs it (serving/__main__.py): the API token comes from INTAKE_RASA_TOKEN.
-        rasa_cmd = [str(BOT_BIN / "python"), "-m", "serving", "--model", str(self.model), "--endpoints",
-                    str(ENDPOINTS), "--credentials", "bot/credentials.yml", "--interface", self.host, "--enable-api",
-                    "--cors", *self._origins()]
+        rasa_cmd = [
+            str(BOT_BIN / "python"),
+            "-m",
+            "serving",
+            "--model",
+            str(self.model),
+            "--endpoints",
+            str(ENDPOINTS),
+            "--credentials",
+            "bot/credentials.yml",
+            "--interface",
+            self.host,
+            "--enable-api",
+            "--cors",
+            *self._origins(),
+        ]
         return [
-            Service("postgres", [*as_user("postgres"), str(PG_BIN / "postgres"), "-D", str(self.pg_dir / "data"),
-                                 "-p", str(self.postgres_port), "-k", str(self.pg_dir),
-                                 "-c", f"listen_addresses={self.host}", "-c", "max_connections=200"],
-                    f"tcp://{self.host}:{self.postgres_port}"),
-            Service("redis", [program("redis-server", "/usr/bin/redis-server"), str(self.var_dir / "redis" /
-                                                                                   "redis.conf")],
-                    f"tcp://{self.host}:{self.redis_port}"),
+            Service(
+                "postgres",
+                [
+                    *as_user("postgres"),
+                    str(PG_BIN / "postgres"),
+                    "-D",
+                    str(self.pg_dir / "data"),
+                    "-p",
+                    str(self.postgres_port),
+                    "-k",
+                    str(self.pg_dir),
+                    "-c",
+                    f"listen_addresses={self.host}",
+                    "-c",
+                    "max_connections=200",
+                ],
+                f"tcp://{self.host}:{self.postgres_port}",
+            ),
+            Service(
+                "redis",
+                [program("redis-server", "/usr/bin/redis-server"), str(self.var_dir / "redis" / "redis.conf")],
+                f"tcp://{self.host}:{self.redis_port}",
+            ),
             # Behind nginx: the scheme and address nginx forwards are believed from nginx's address only, so staff
             # cookies are Secure whenever the resident's side of nginx was HTTPS.
-            Service("backend", [str(BACKEND_BIN / "uvicorn"), "backend.main:app", "--host", self.host,
-                                "--port", str(self.backend_port), "--workers", str(self.backend_workers),
-                                "--no-access-log", "--proxy-headers", "--forwarded-allow-ips", self.host],
-                    f"{self.backend_url}/healthz"),
+            Service(
+                "backend",
+                [
+                    str(BACKEND_BIN / "uvicorn"),
+                    "backend.main:app",
+                    "--host",
+                    self.host,
+                    "--port",
+                    str(self.backend_port),
+                    "--workers",
+                    str(self.backend_workers),
+                    "--no-access-log",
+                    "--proxy-headers",
+                    "--forwarded-allow-ips",
+                    self.host,
+                ],
+                f"{self.backend_url}/healthz",
+            ),
             # On the loopback, answering only Rasa's calls, which carry INTAKE_ACTIONS_SECRET (actions/server.py).
-            *[Service(f"actions-{i}", [str(BOT_BIN / "python"), "-m", "actions.server", "--host", "127.0.0.1",
-                                       "--port", str(port)], f"http://127.0.0.1:{port}/health")
-              for i, port in enumerate(self.action_ports, 1)],
-            *[Service(f"rasa-{i}", [*rasa_cmd, "--port", str(port)], f"http://{self.host}:{port}/webhooks/rest/")
-              for i, port in enumerate(self.rasa_ports, 1)],
-            Service("nginx", [program("nginx", "/usr/sbin/nginx"), "-p", str(self.var_dir / "nginx"),
-                              "-c", str(self.var_dir / "nginx" / "nginx.conf"),
-                              "-e", str(self.log_dir / "nginx-error.log"), "-g", "daemon off;"],
-                    f"{self.rasa_url}/webhooks/rest/"),
+            *[
+                Service(
+                    f"actions-{i}",
+                    [str(BOT_BIN / "python"), "-m", "actions.server", "--host", "127.0.0.1", "--port", str(port)],
+                    f"http://127.0.0.1:{port}/health",
+                )
+                for i, port in enumerate(self.action_ports, 1)
+            ],
+            *[
+                Service(f"rasa-{i}", [*rasa_cmd, "--port", str(port)], f"http://{self.host}:{port}/webhooks/rest/")
+                for i, port in enumerate(self.rasa_ports, 1)
+            ],
+            Service(
+                "nginx",
+                [
+                    program("nginx", "/usr/sbin/nginx"),
+                    "-p",
+                    str(self.var_dir / "nginx"),
+                    "-c",
+                    str(self.var_dir / "nginx" / "nginx.conf"),
+                    "-e",
+                    str(self.log_dir / "nginx-error.log"),
+                    "-g",
+                    "daemon off;",
+                ],
+                f"{self.rasa_url}/webhooks/rest/",
+            ),
         ]
 
-    def service_environment(self, name: str, env: Dict[str, str]) -> Dict[str, str]:
+    def service_environment(self, name: str, env: dict[str, str]) -> dict[str, str]:
         """Return the environment of one server: the shared one, plus what is its alone."""
         if name.startswith("actions-") and name != "actions-1":
             # The action servers of a machine share one outbox file; one of them delivers it, so that a resident
@@ -237,21 +310,42 @@ class Cluster(Stack):
             shutil.chown(self.pg_dir, "postgres", "postgres")
             shutil.chown(password_file, "postgres", "postgres")
             if subprocess.run([*as_user("postgres"), "test", "-w", str(self.pg_dir)]).returncode != 0:
-                raise RuntimeError(f"PostgreSQL runs as the postgres user, who cannot reach {self.pg_dir}: "
-                                   "use a folder whose parents every user may enter")
+                raise RuntimeError(
+                    f"PostgreSQL runs as the postgres user, who cannot reach {self.pg_dir}: "
+                    "use a folder whose parents every user may enter"
+                )
         try:
-            subprocess.run([*as_user("postgres"), str(PG_BIN / "initdb"), "-D", str(data), "-U", DB_USER,
-                            "--auth=scram-sha-256", f"--pwfile={password_file}", "-E", "UTF8", "--locale=C.UTF-8"],
-                           check=True, stdout=subprocess.DEVNULL, stderr=open(self.log_dir / "initdb.log", "ab"))
+            subprocess.run(
+                [
+                    *as_user("postgres"),
+                    str(PG_BIN / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    DB_USER,
+                    "--auth=scram-sha-256",
+                    f"--pwfile={password_file}",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=open(self.log_dir / "initdb.log", "ab"),
+            )
         finally:
             password_file.unlink()
 
     def _create_databases(self) -> None:
         env = {**os.environ, "PGPASSWORD": self._infra_secrets()["INTAKE_POSTGRES_PASSWORD"]}
         where = ["-h", self.host, "-p", str(self.postgres_port), "-U", DB_USER]
-        existing = subprocess.run([str(PG_BIN / "psql"), *where, "-d", "postgres", "-tAc",
-                                   "SELECT datname FROM pg_database"], env=env, check=True, capture_output=True,
-                                  text=True).stdout.split()
+        existing = subprocess.run(
+            [str(PG_BIN / "psql"), *where, "-d", "postgres", "-tAc", "SELECT datname FROM pg_database"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
         for database in (CASES_DB, TRACKER_DB):
             if database not in existing:
                 subprocess.run([str(PG_BIN / "createdb"), *where, database], env=env, check=True)
@@ -261,11 +355,14 @@ class Cluster(Stack):
         folder.mkdir(parents=True, exist_ok=True)
         conf = folder / "redis.conf"
         # Locks live for a minute at most: nothing to persist. The password is in the file, not on a command line.
-        write_private(conf, (
-            f"bind {self.host}\nport {self.redis_port}\nprotected-mode yes\n"
-            f"requirepass {self._infra_secrets()['INTAKE_REDIS_PASSWORD']}\n"
-            f"dir {folder}\nsave \"\"\nappendonly no\ndaemonize no\nlogfile \"\"\n"
-        ))
+        write_private(
+            conf,
+            (
+                f"bind {self.host}\nport {self.redis_port}\nprotected-mode yes\n"
+                f"requirepass {self._infra_secrets()['INTAKE_REDIS_PASSWORD']}\n"
+                f'dir {folder}\nsave ""\nappendonly no\ndaemonize no\nlogfile ""\n'
+            ),
+        )
 
     def write_tls_certificate(self) -> Path:
         """Make a self-signed certificate for the host (and localhost) unless there is one; return its path.
@@ -276,15 +373,31 @@ class Cluster(Stack):
             return certificate
         self.tls_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         subprocess.run(
-            [program("openssl", "/usr/bin/openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "825",
-             "-subj", f"/CN={self.host}", "-addext", f"subjectAltName=IP:{self.host},DNS:localhost",
-             "-keyout", str(key), "-out", str(certificate)],
-            check=True, capture_output=True,
+            [
+                program("openssl", "/usr/bin/openssl"),
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "825",
+                "-subj",
+                f"/CN={self.host}",
+                "-addext",
+                f"subjectAltName=IP:{self.host},DNS:localhost",
+                "-keyout",
+                str(key),
+                "-out",
+                str(certificate),
+            ],
+            check=True,
+            capture_output=True,
             preexec_fn=lambda: os.umask(0o077),  # the key is owner-only from the moment it exists
         )
         return certificate
 
-    def write_nginx_conf(self, rasa_ports: Optional[Sequence[int]] = None) -> Path:
+    def write_nginx_conf(self, rasa_ports: Sequence[int] | None = None) -> Path:
         """Write nginx's configuration from deploy/nginx.conf.template (Rasa servers: `rasa_ports`, default all)."""
         env = self.environment()
         folder = self.var_dir / "nginx"
@@ -313,7 +426,7 @@ class Cluster(Stack):
         }
         text = NGINX_TEMPLATE.read_text()
         for name, value in values.items():
-            text = text.replace("{{ %s }}" % name, value)
+            text = text.replace(f"{{{{ {name} }}}}", value)
         if re.search(r"\{\{ \w+ \}\}", text):
             raise RuntimeError(f"{NGINX_TEMPLATE} has a placeholder without a value")
         path = folder / "nginx.conf"
@@ -330,13 +443,17 @@ class Cluster(Stack):
 
     # --- Starting and stopping one server ---------------------------------------------------------------------
 
-    def launch(self, name: str, env: Optional[Dict[str, str]] = None) -> None:
+    def launch(self, name: str, env: dict[str, str] | None = None) -> None:
         """Start one server in the background, logging to <var_dir>/log/<name>.log."""
         service = self.service(name)
         log = open(self.log_dir / f"{name}.log", "ab")
         service.process = subprocess.Popen(
-            service.command, cwd=ROOT, env=self.service_environment(name, env or self.environment()), stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            service.command,
+            cwd=ROOT,
+            env=self.service_environment(name, env or self.environment()),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def start_service(self, name: str, timeout: float = 240.0) -> None:
@@ -364,8 +481,12 @@ class Cluster(Stack):
 
     def _ready(self, service: Service) -> bool:
         if service.name == "postgres":  # it accepts TCP connections before it accepts sessions
-            return subprocess.run([str(PG_BIN / "pg_isready"), "-q", "-h", self.host, "-p", str(self.postgres_port)]
-                                  ).returncode == 0
+            return (
+                subprocess.run(
+                    [str(PG_BIN / "pg_isready"), "-q", "-h", self.host, "-p", str(self.postgres_port)]
+                ).returncode
+                == 0
+            )
         return _answers(service.ready_url)
 
     def wait_until_ready(self, timeout: float = 300.0) -> None:
@@ -377,7 +498,7 @@ class Cluster(Stack):
         for service in reversed(self.services):
             self.stop_service(service.name)
 
-    def memory(self) -> Dict[str, int]:
+    def memory(self) -> dict[str, int]:
         """Return each server's resident memory in bytes, with its child processes (workers, PostgreSQL's)."""
         running = [s for s in self.services if s.process and s.process.poll() is None]
         return {s.name: process_tree_rss(s.process.pid) for s in running}  # type: ignore[union-attr]
@@ -385,7 +506,7 @@ class Cluster(Stack):
 
 def process_tree_rss(pid: int) -> int:
     """Return the resident memory of a process and all its descendants, in bytes (from /proc)."""
-    children: Dict[int, List[int]] = {}
+    children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
@@ -405,7 +526,7 @@ def process_tree_rss(pid: int) -> int:
     return total
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, type=Path, help="trained model (.tar.gz)")
     parser.add_argument("--rasa", type=int, default=2, help="Rasa servers (2)")

@@ -16,9 +16,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 BOT_BIN = ROOT / ".venvs" / "bot" / "bin"
@@ -26,8 +26,13 @@ BACKEND_BIN = ROOT / ".venvs" / "backend" / "bin"
 # The Telegram secret token is ours to choose: the channel registers its webhook with it (see channels/telegram.py).
 # INTAKE_RASA_TOKEN guards Rasa's HTTP API, through which the backend relays staff replies to residents.
 # INTAKE_ACTIONS_SECRET is what Rasa sends with every action call; the action server answers nothing without it.
-SECRET_NAMES = ("INTAKE_STAFF_TOKEN", "INTAKE_ACTIONS_TOKEN", "INTAKE_TELEGRAM_SECRET_TOKEN", "INTAKE_RASA_TOKEN",
-                "INTAKE_ACTIONS_SECRET")
+SECRET_NAMES = (
+    "INTAKE_STAFF_TOKEN",
+    "INTAKE_ACTIONS_TOKEN",
+    "INTAKE_TELEGRAM_SECRET_TOKEN",
+    "INTAKE_RASA_TOKEN",
+    "INTAKE_ACTIONS_SECRET",
+)
 
 
 def write_private(path: Path, text: str) -> None:
@@ -46,10 +51,10 @@ def write_private(path: Path, text: str) -> None:
 
 def load_or_create_secrets(
     var_dir: Path, names: Sequence[str] = SECRET_NAMES, filename: str = "secrets.env"
-) -> Dict[str, str]:
+) -> dict[str, str]:
     """Return the tokens the services share, generating any that are missing into var/secrets.env (mode 600)."""
     path = var_dir / filename
-    values: Dict[str, str] = {}
+    values: dict[str, str] = {}
     old_text = path.read_text() if path.exists() else None
     for line in (old_text or "").splitlines():
         name, sep, value = line.partition("=")
@@ -71,10 +76,10 @@ class Service:
     """One server process of the stack, with the URL that says it is ready."""
 
     name: str
-    command: List[str]
+    command: list[str]
     ready_url: str
-    process: Optional[subprocess.Popen] = None
-    env: Dict[str, str] = field(default_factory=dict)  # settings for this server only
+    process: subprocess.Popen | None = None
+    env: dict[str, str] = field(default_factory=dict)  # settings for this server only
 
 
 @dataclass
@@ -87,9 +92,9 @@ class Stack:
     backend_port: int = 8000
     actions_port: int = 5055
     rasa_port: int = 5005
-    web_origins: List[str] = field(default_factory=list)
-    settings: Dict[str, str] = field(default_factory=dict)  # more environment for the services (tests' stand-ins)
-    services: List[Service] = field(default_factory=list)
+    web_origins: list[str] = field(default_factory=list)
+    settings: dict[str, str] = field(default_factory=dict)  # more environment for the services (tests' stand-ins)
+    services: list[Service] = field(default_factory=list)
 
     @property
     def database_path(self) -> Path:
@@ -103,7 +108,7 @@ class Stack:
     def rasa_url(self) -> str:
         return f"http://{self.host}:{self.rasa_port}"
 
-    def environment(self) -> Dict[str, str]:
+    def environment(self) -> dict[str, str]:
         """Return the environment every service gets: settings from the caller's, plus the wiring."""
         env = dict(os.environ)
         env.update(load_or_create_secrets(self.var_dir))
@@ -140,11 +145,11 @@ class Stack:
             return workers
         return max(1, min(2, os.cpu_count() or 1))
 
-    def _origins(self) -> List[str]:
+    def _origins(self) -> list[str]:
         # The backend's own page, plus the city pages that embed the chat widget (INTAKE_WEB_ORIGINS).
         return [f"http://{h}:{self.backend_port}" for h in ("localhost", "127.0.0.1")] + self.web_origins
 
-    def migrate(self, env: Dict[str, str]) -> None:
+    def migrate(self, env: dict[str, str]) -> None:
         """Bring the database schema up to date."""
         subprocess.run([str(BACKEND_BIN / "python"), "-m", "backend.manage", "migrate"], cwd=ROOT, env=env, check=True)
 
@@ -161,25 +166,54 @@ class Stack:
         self.services = [
             Service(
                 "backend",
-                [str(BACKEND_BIN / "uvicorn"), "backend.main:app", "--host", self.host,
-                 "--port", str(self.backend_port), "--no-access-log"],
+                [
+                    str(BACKEND_BIN / "uvicorn"),
+                    "backend.main:app",
+                    "--host",
+                    self.host,
+                    "--port",
+                    str(self.backend_port),
+                    "--no-access-log",
+                ],
                 f"{self.backend_url}/healthz",
             ),
             Service(
                 "actions",
                 # rasa-sdk's action server on this machine's loopback only, answering only calls that carry
                 # INTAKE_ACTIONS_SECRET (actions/server.py).
-                [str(BOT_BIN / "python"), "-m", "actions.server", "--host", "127.0.0.1", "--port",
-                 str(self.actions_port)],
+                [
+                    str(BOT_BIN / "python"),
+                    "-m",
+                    "actions.server",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.actions_port),
+                ],
                 f"http://127.0.0.1:{self.actions_port}/health",
             ),
             Service(
                 "rasa",
                 # `rasa run` with its workers each listening on the port and the API token read from
                 # INTAKE_RASA_TOKEN, out of the process list (serving/__main__.py).
-                [str(BOT_BIN / "python"), "-m", "serving", "--model", str(self.model), "--endpoints",
-                 "bot/endpoints.yml", "--credentials", "bot/credentials.yml", "--interface", self.host,
-                 "--port", str(self.rasa_port), "--enable-api", "--cors", *self._origins()],
+                [
+                    str(BOT_BIN / "python"),
+                    "-m",
+                    "serving",
+                    "--model",
+                    str(self.model),
+                    "--endpoints",
+                    "bot/endpoints.yml",
+                    "--credentials",
+                    "bot/credentials.yml",
+                    "--interface",
+                    self.host,
+                    "--port",
+                    str(self.rasa_port),
+                    "--enable-api",
+                    "--cors",
+                    *self._origins(),
+                ],
                 f"{self.rasa_url}/webhooks/rest/",
                 env={
                     # The kernel gives each new connection to one worker, and a worker answering more requests than
@@ -191,7 +225,11 @@ class Stack:
         for service in self.services:
             log = open(log_dir / f"{service.name}.log", "ab")
             service.process = subprocess.Popen(
-                service.command, cwd=ROOT, env={**env, **service.env}, stdout=log, stderr=subprocess.STDOUT,
+                service.command,
+                cwd=ROOT,
+                env={**env, **service.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
 
@@ -240,7 +278,7 @@ class Stack:
 
 def _answers(url: str) -> bool:
     if url.startswith("tcp://"):  # a server that speaks no HTTP (PostgreSQL, Redis): ready when it accepts
-        host, _, port = url[len("tcp://"):].rpartition(":")
+        host, _, port = url[len("tcp://") :].rpartition(":")
         try:
             with socket.create_connection((host, int(port)), timeout=2):
                 return True
@@ -253,7 +291,7 @@ def _answers(url: str) -> bool:
         return False
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", required=True, type=Path, help="trained model (.tar.gz)")
     args = parser.parse_args(argv)
@@ -282,7 +320,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
 
 
-def serve(stack: "Stack", *, starting: str, banner: Callable[[], str], log_dir: Path) -> int:
+def serve(stack: Stack, *, starting: str, banner: Callable[[], str], log_dir: Path) -> int:
     """Start `stack`, print `banner()` once it answers, and run until Ctrl-C, SIGTERM or a server dies; then stop it."""
     # Ctrl-C and SIGTERM both stop everything, even when started from a shell that ignores SIGINT.
     signal.signal(signal.SIGINT, signal.default_int_handler)

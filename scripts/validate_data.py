@@ -1,7 +1,8 @@
 """Check the domain, rules, stories and NLU data with `rasa data validate`, and fail on anything it finds.
 
 Rasa cannot see two kinds of use, so its warnings about them are checked here instead of being ignored:
-- responses Rasa's default actions send, and responses the action server sends by name (`response="utter_..."` in actions/), and form questions
+- responses Rasa's default actions send, and responses the action server sends by name (`response="utter_..."` in
+  actions/), and form questions
   (`utter_ask_...`), which forms ask without a story: each must really be referenced, or it is reported as unused;
 - `EXTERNAL_...` intents, which the backend triggers through Rasa's HTTP API and no resident types: each must be
   used in a rule or story.
@@ -14,7 +15,6 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import List
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA = ROOT / ".venvs" / "bot" / "bin" / "rasa"
@@ -34,10 +34,12 @@ def source_text(folder: Path) -> str:
 
 def story_text() -> str:
     """Return the text of every rule and story file."""
-    return "\n".join(p.read_text(encoding="utf-8") for d in ("bot/rules", "bot/stories") for p in (ROOT / d).rglob("*.yml"))
+    return "\n".join(
+        p.read_text(encoding="utf-8") for d in ("bot/rules", "bot/stories") for p in (ROOT / d).rglob("*.yml")
+    )
 
 
-def problems(output: str) -> List[str]:
+def problems(output: str) -> list[str]:
     """Return the lines of Rasa's output that are real problems (see the module docstring)."""
     actions = source_text(ROOT / "actions")
     stories = story_text()
@@ -45,7 +47,11 @@ def problems(output: str) -> List[str]:
     for line in output.splitlines():
         if (match := UNUSED.search(line)) is not None:
             name = match.group("name")
-            if name in RASA_DEFAULT_RESPONSES or name.startswith("utter_ask_") or re.search(rf"[\"']{re.escape(name)}[\"']", actions):
+            if (
+                name in RASA_DEFAULT_RESPONSES
+                or name.startswith("utter_ask_")
+                or re.search(rf"[\"']{re.escape(name)}[\"']", actions)
+            ):
                 continue
             found.append(f"response {name} is used nowhere (no story, rule, form or action)")
         elif (match := EXTERNAL.search(line)) is not None:

@@ -54,8 +54,15 @@ def _shown(value: float, unit: str) -> str:
     return f"{number}{unit}"
 
 
-def bars(chart_id: str, title: str, rows: Sequence[tuple[str, float]], *, unit: str = "",
-         value_header: str = "Cases", maximum: float | None = None) -> Chart:
+def bars(
+    chart_id: str,
+    title: str,
+    rows: Sequence[tuple[str, float]],
+    *,
+    unit: str = "",
+    value_header: str = "Cases",
+    maximum: float | None = None,
+) -> Chart:
     """Return a horizontal bar chart of (label, value) rows, in the order given."""
     top = maximum if maximum is not None else max((value for _, value in rows), default=0) or 1
     marks = [
@@ -74,8 +81,9 @@ def bars(chart_id: str, title: str, rows: Sequence[tuple[str, float]], *, unit: 
     return Chart(chart_id, title, True, LABEL_WIDTH + PLOT_WIDTH + VALUE_WIDTH, height, marks, value_header)
 
 
-def columns(chart_id: str, title: str, rows: Sequence[tuple[str, float]], *, unit: str = "",
-            value_header: str = "Cases") -> Chart:
+def columns(
+    chart_id: str, title: str, rows: Sequence[tuple[str, float]], *, unit: str = "", value_header: str = "Cases"
+) -> Chart:
     """Return a column chart of (label, value) rows, left to right (for values over time)."""
     top = max((value for _, value in rows), default=0) or 1
     marks = []

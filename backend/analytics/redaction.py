@@ -49,8 +49,11 @@ _PLACE_PATTERNS = (
     # "Elm Street", "Queen St W", "Bloor St. West", "St Clair Ave": capitalised names before any street type
     re.compile(rf"\b(?:{_NAME}\s+){{1,3}}(?i:{_STREET_TYPES})\b\.?(?:\s+(?i:north|south|east|west|n|s|e|w)\b\.?)?"),
     # "corner of queen and spadina", "intersection of Bay & King", "between Christie and Bathurst"
-    re.compile(r"\b(?:corner of|intersection of|between)\s+(?:the\s+)?[\w'.-]+(?:\s+[\w'.-]+){0,2}?\s+(?:and|&)\s+"
-               r"[\w'.-]+(?:\s+(?:" + _STREET_TYPES + r")\b\.?)?", re.IGNORECASE),
+    re.compile(
+        r"\b(?:corner of|intersection of|between)\s+(?:the\s+)?[\w'.-]+(?:\s+[\w'.-]+){0,2}?\s+(?:and|&)\s+"
+        r"[\w'.-]+(?:\s+(?:" + _STREET_TYPES + r")\b\.?)?",
+        re.IGNORECASE,
+    ),
     # a capitalised place after a word that introduces one: "near Spadina", "outside the Lillian H. Smith library"
 )
 _INTRODUCED = re.compile(
@@ -76,7 +79,8 @@ def redact_places(text: str, location: str | None = None) -> str:
     text = _LOWER_STREET.sub(lambda m: m.group(0) if m.group(1).lower() in _NOT_NAMES else "[place]", text)
     words = {word.lower() for word in _LOCATION_WORD.findall(location or "")} - _LOCATION_FILLER
     if words:
-        named = re.compile(r"(?<!\[)\b(?:" + "|".join(sorted(map(re.escape, words), key=len, reverse=True)) + r")\b",
-                           re.IGNORECASE)
+        named = re.compile(
+            r"(?<!\[)\b(?:" + "|".join(sorted(map(re.escape, words), key=len, reverse=True)) + r")\b", re.IGNORECASE
+        )
         text = named.sub("[place]", text)
     return text

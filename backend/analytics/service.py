@@ -101,12 +101,21 @@ def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def compute(*, session: Session, catalog: Catalog, levels: ServiceLevels, selection: Selection,
-            now: datetime) -> Figures:
+def compute(
+    *, session: Session, catalog: Catalog, levels: ServiceLevels, selection: Selection, now: datetime
+) -> Figures:
     """Return the figures for `selection` as of `now`."""
     columns = (
-        Case.id, Case.kind, Case.division, Case.service_code, Case.created_at, Case.acknowledged_at,
-        Case.resolved_at, Case.closed_at, Case.acknowledge_due_at, Case.respond_due_at,
+        Case.id,
+        Case.kind,
+        Case.division,
+        Case.service_code,
+        Case.created_at,
+        Case.acknowledged_at,
+        Case.resolved_at,
+        Case.closed_at,
+        Case.acknowledge_due_at,
+        Case.respond_due_at,
         Case.details[COMPLAINT_SUBJECT_KEY].as_string().label("subject"),
     )
     rows = session.execute(_selected(selection, levels, select(*columns))).all()
@@ -222,8 +231,10 @@ def _themes(session: Session, levels: ServiceLevels, selection: Selection) -> tu
         wider = Selection(start=selection.start, end=selection.end, divisions=selection.divisions)
         ids = {row.id for row in chosen}
         others = session.execute(_selected(wider, levels, texts.limit(THEME_SAMPLE + len(ids)))).all()
-        reference = [(row.sender_id, redact_places(row.description, row.location))
-                     for row in others if row.id not in ids][:THEME_SAMPLE]
-    found = themes.key_themes([(row.sender_id, redact_places(row.description, row.location)) for row in chosen],
-                              reference)
+        reference = [
+            (row.sender_id, redact_places(row.description, row.location)) for row in others if row.id not in ids
+        ][:THEME_SAMPLE]
+    found = themes.key_themes(
+        [(row.sender_id, redact_places(row.description, row.location)) for row in chosen], reference
+    )
     return found, bool(reference)

@@ -82,9 +82,9 @@ def for_case(*, session: Session, case_id: int) -> list[AuditEntry]:
     return list(session.scalars(select(AuditEntry).where(AuditEntry.case_id == case_id).order_by(AuditEntry.id)))
 
 
-def latest(*, session: Session, limit: int = 100, before_id: int | None = None, action: str | None = None) -> list[
-    AuditEntry
-]:
+def latest(
+    *, session: Session, limit: int = 100, before_id: int | None = None, action: str | None = None
+) -> list[AuditEntry]:
     """Return up to `limit` entries, newest first, older than `before_id` when given."""
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if before_id is not None:

@@ -43,8 +43,7 @@ class Delivery:
     detail: str
 
 
-def _rasa_request(settings: Settings, method: str, path: str, body: dict[str, Any] | None = None,
-                  **params: str) -> Any:
+def _rasa_request(settings: Settings, method: str, path: str, body: dict[str, Any] | None = None, **params: str) -> Any:
     """Call Rasa's HTTP API and return the decoded JSON answer; raise ReplyError when it fails."""
     assert settings.rasa_url is not None
     # Rasa's --auth-token is read from the query string only. Nothing here logs the URL.

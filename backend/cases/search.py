@@ -178,8 +178,9 @@ def search_and_count(
     When the first page already holds every match, its length is the count: a search for a rare word then scans
     the table once, not twice.
     """
-    page = search(session=session, filters=filters, now=now, soon=soon, limit=limit, older_than=older_than,
-                  newer_than=newer_than)
+    page = search(
+        session=session, filters=filters, now=now, soon=soon, limit=limit, older_than=older_than, newer_than=newer_than
+    )
     if older_than is None and newer_than is None and page.older is None:
         return page, len(page.items)
     return page, count(session=session, filters=filters, now=now, soon=soon, cap=cap)

@@ -96,11 +96,13 @@ class _Change:
             update.status = self.case.status
             self.session.add(update)
         after = {**self.after, **(recorded or {})}
-        audit.record(session=self.session, actor=self.actor, action=action, case=self.case, before=self.before,
-                     after=after)
+        audit.record(
+            session=self.session, actor=self.actor, action=action, case=self.case, before=self.before, after=after
+        )
         self.session.commit()
-        logger.info("%s: %s on case %s by staff %s", action, ", ".join(after) or "-", self.case.reference,
-                    self.actor.id)
+        logger.info(
+            "%s: %s on case %s by staff %s", action, ", ".join(after) or "-", self.case.reference, self.actor.id
+        )
         return self.updates[-1] if self.updates else None
 
 
@@ -287,8 +289,9 @@ def escalate(
     change = _Change(session, case, actor)
     change.add(UpdateKind.ESCALATION, old_value="1", new_value="2", text=note)
     change.add(UpdateKind.ASSIGNMENT, old_value=old.display_name if old else None, new_value=handler.display_name)
-    change.set(stage=2, escalated_at=change.now, respond_clock_started_at=change.now, assignee_id=handler.id,
-               resolved_at=None)
+    change.set(
+        stage=2, escalated_at=change.now, respond_clock_started_at=change.now, assignee_id=handler.id, resolved_at=None
+    )
     change.status(CaseStatus.IN_PROGRESS)
     levels = service_levels(session=session, catalog=catalog)
     change.set(**_deadlines(levels, case, kind=case.kind, division=case.division))

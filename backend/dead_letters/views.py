@@ -56,17 +56,21 @@ def _text(value: Any, limit: int) -> str | None:
     return value[:limit] if isinstance(value, str) and value else None
 
 
-@router.post("", response_model=DeadLetterRead, status_code=status.HTTP_201_CREATED,
-             dependencies=[Depends(require_case_writer)])
+@router.post(
+    "", response_model=DeadLetterRead, status_code=status.HTTP_201_CREATED, dependencies=[Depends(require_case_writer)]
+)
 def keep(letter: DeadLetterIn, response: Response, session: SessionDep) -> DeadLetterRead:
     """Keep a refused report for staff; the same idempotency key answers the entry kept the first time (200)."""
     found = session.scalars(select(DeadLetter).where(DeadLetter.idempotency_key == letter.idempotency_key)).first()
     if found is None:
         case = _without_nul(letter.case)
         found = DeadLetter(
-            idempotency_key=letter.idempotency_key, kind=_text(case.get("kind"), 32),
-            channel=_text(case.get("channel"), 32), sender_id=_text(case.get("sender_id"), 255),
-            report=case, problems=_without_nul(letter.problems),
+            idempotency_key=letter.idempotency_key,
+            kind=_text(case.get("kind"), 32),
+            channel=_text(case.get("channel"), 32),
+            sender_id=_text(case.get("sender_id"), 255),
+            report=case,
+            problems=_without_nul(letter.problems),
         )
         session.add(found)
         try:

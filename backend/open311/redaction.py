@@ -52,10 +52,12 @@ _HOME_NUMBER = re.compile(
     re.IGNORECASE,
 )
 _UNIT = re.compile(rf"(?:,\s*)?\b{_UNIT_WORDS}\b\.?\s*{_UNIT_NUMBER}", re.IGNORECASE)
-_BUZZER = re.compile(r"(?:,\s*)?\b(?:buzz(?:er)?|entry)(?:\s+code)?\s*(?:#|no\.?|number)?\s*:?\s*\d{1,6}\b",
-                     re.IGNORECASE)
-_POSTAL_CODE = re.compile(r"(?:,\s*)?\b[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z][ -]?\d[ABCEGHJ-NPRSTV-Z]\d\b",
-                          re.IGNORECASE)
+_BUZZER = re.compile(
+    r"(?:,\s*)?\b(?:buzz(?:er)?|entry)(?:\s+code)?\s*(?:#|no\.?|number)?\s*:?\s*\d{1,6}\b", re.IGNORECASE
+)
+_POSTAL_CODE = re.compile(
+    r"(?:,\s*)?\b[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z][ -]?\d[ABCEGHJ-NPRSTV-Z]\d\b", re.IGNORECASE
+)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _LINK = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _COORDINATES = re.compile(r"(?<![\d.])(-?\d{1,2}\.\d{4,})\s*,\s*(-?\d{1,3}\.\d{4,})(?![\d.])")

@@ -218,8 +218,14 @@ def update(
         raise UserError("Nothing changed.")
     for name in before:
         setattr(user, name, values[name])
-    audit.record(session=session, actor=actor, action="update_user", subject=user.email, before=before,
-                 after={name: values[name] for name in before})
+    audit.record(
+        session=session,
+        actor=actor,
+        action="update_user",
+        subject=user.email,
+        before=before,
+        after={name: values[name] for name in before},
+    )
     session.commit()
 
 
@@ -235,6 +241,11 @@ def set_password(*, session: Session, user: StaffUser, actor: StaffUser, passwor
     # Whoever was made to wait for this account may try the new password at once.
     throttle.forget_account(session=session, email=user.email)
     sessions.end_all(session=session, user=user)
-    audit.record(session=session, actor=actor, action="set_password", subject=user.email,
-                 summary="own password" if actor.id == user.id else "password reset by an admin")
+    audit.record(
+        session=session,
+        actor=actor,
+        action="set_password",
+        subject=user.email,
+        summary="own password" if actor.id == user.id else "password reset by an admin",
+    )
     session.commit()

@@ -83,8 +83,12 @@ def _turn(
     if role is Role.RESIDENT and _mapping(event.get("metadata")).get("is_external"):
         return None  # an external event (a staff reply being relayed), not something the resident wrote
     if role is Role.BOT:
-        return Turn(role=role, text=text if isinstance(text, str) else None, timestamp=when,
-                    buttons=_buttons(_mapping(event.get("data")).get("buttons")))
+        return Turn(
+            role=role,
+            text=text if isinstance(text, str) else None,
+            timestamp=when,
+            buttons=_buttons(_mapping(event.get("data")).get("buttons")),
+        )
     intent = _mapping(_mapping(event.get("parse_data")).get("intent"))
     confidence = intent.get("confidence")
     return Turn(
@@ -113,16 +117,13 @@ def _buttons(value: Any) -> list[Button]:
     return found
 
 
-
 def _attachments(value: Any) -> list[dict[str, str]]:
     """Return the attachments a channel put in a message's metadata, keeping only short string fields."""
     if not isinstance(value, list):
         return []
     found = []
     for item in value[:MAX_ATTACHMENTS]:
-        fields = {
-            str(key)[:40]: field[:2000] for key, field in _mapping(item).items() if isinstance(field, str)
-        }
+        fields = {str(key)[:40]: field[:2000] for key, field in _mapping(item).items() if isinstance(field, str)}
         if fields:
             found.append(fields)
     return found

@@ -74,7 +74,12 @@ def home() -> RedirectResponse:
 
 
 def _sign_in_page(
-    request: Request, *, next_: str, error: str | None, email: str = "", status_code: int = 200,
+    request: Request,
+    *,
+    next_: str,
+    error: str | None,
+    email: str = "",
+    status_code: int = 200,
     retry_after: int | None = None,
 ) -> Response:
     token = secrets.token_urlsafe(32)
@@ -86,7 +91,12 @@ def _sign_in_page(
         status_code=status_code,
     )
     response.set_cookie(
-        SIGN_IN_CSRF_COOKIE, token, max_age=3600, path=PREFIX + "/sign-in", httponly=True, samesite="strict",
+        SIGN_IN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        path=PREFIX + "/sign-in",
+        httponly=True,
+        samesite="strict",
         secure=_secure(request),
     )
     if retry_after is not None:
@@ -109,25 +119,40 @@ async def sign_in(request: Request, session: SessionDep) -> Response:
     given = _field(form, CSRF_FIELD)
     if not cookie or not given or not hmac.compare_digest(cookie.encode(), given.encode()):
         return _sign_in_page(
-            request, next_=next_, status_code=403,
+            request,
+            next_=next_,
+            status_code=403,
             error="The sign-in form was out of date. Please try again.",
         )
     email = _field(form, "email")[:254]
     check = partial(
-        users.authenticate, session=session, email=email, password=_field(form, "password")[:1024],
+        users.authenticate,
+        session=session,
+        email=email,
+        password=_field(form, "password")[:1024],
         address=client_address(request, settings_of(request).trusted_proxies),
     )
     try:
         user = await passwords.off_the_loop(check)
     except users.TooManySignIns as exc:
-        return _sign_in_page(request, next_=next_, email=email, status_code=429, error=exc.message,
-                             retry_after=exc.seconds)
+        return _sign_in_page(
+            request, next_=next_, email=email, status_code=429, error=exc.message, retry_after=exc.seconds
+        )
     except passwords.Busy:
-        return _sign_in_page(request, next_=next_, email=email, status_code=503, retry_after=60,
-                             error="Many people are signing in right now. Please try again in a minute.")
+        return _sign_in_page(
+            request,
+            next_=next_,
+            email=email,
+            status_code=503,
+            retry_after=60,
+            error="Many people are signing in right now. Please try again in a minute.",
+        )
     if user is None:
         return _sign_in_page(
-            request, next_=next_, email=email, status_code=401,
+            request,
+            next_=next_,
+            email=email,
+            status_code=401,
             error="The email or password is not right. Check them and try again.",
         )
     started = await run_in_threadpool(sessions.start, session=session, settings=settings_of(request), user=user)
@@ -141,7 +166,9 @@ async def sign_in(request: Request, session: SessionDep) -> Response:
 
 @router.post("/sign-out")
 def sign_out(
-    request: Request, session: SessionDep, staff: Annotated[Staff, Depends(current_staff)],
+    request: Request,
+    session: SessionDep,
+    staff: Annotated[Staff, Depends(current_staff)],
     form: Annotated[FormData, Depends(checked_form)],
 ) -> Response:
     """End the session."""
@@ -160,7 +187,9 @@ def password_form(request: Request, staff: Annotated[Staff, Depends(current_staf
 
 @router.post("/password")
 def change_password(
-    request: Request, session: SessionDep, staff: Annotated[Staff, Depends(current_staff)],
+    request: Request,
+    session: SessionDep,
+    staff: Annotated[Staff, Depends(current_staff)],
     form: Annotated[FormData, Depends(checked_form)],
 ) -> Response:
     """Change one's own password after checking the current one."""
@@ -190,14 +219,25 @@ def change_password(
 ManageUsers = Annotated[Staff, Depends(require(Permission.MANAGE_USERS))]
 
 
-def _users_page(request: Request, session: Session, staff: Staff, *, error: str | None = None,
-                values: Mapping[str, object] | None = None, status_code: int = 200) -> Response:
+def _users_page(
+    request: Request,
+    session: Session,
+    staff: Staff,
+    *,
+    error: str | None = None,
+    values: Mapping[str, object] | None = None,
+    status_code: int = 200,
+) -> Response:
     return render(
         request,
         "staff/users.html",
         {
-            "staff": staff, "accounts": users.get_all(session=session), "roles": list(Role), "error": error,
-            "values": values or {}, "done": DONE_MESSAGES.get(request.query_params.get("done", "")),
+            "staff": staff,
+            "accounts": users.get_all(session=session),
+            "roles": list(Role),
+            "error": error,
+            "values": values or {},
+            "done": DONE_MESSAGES.get(request.query_params.get("done", "")),
         },
         status_code=status_code,
     )
@@ -218,20 +258,33 @@ def _role(value: str) -> Role | None:
 
 @router.post("/users")
 def create_user(
-    request: Request, session: SessionDep, catalog: CatalogDep, staff: ManageUsers,
+    request: Request,
+    session: SessionDep,
+    catalog: CatalogDep,
+    staff: ManageUsers,
     form: Annotated[FormData, Depends(checked_form)],
 ) -> Response:
     """Create a staff account."""
     role = _role(_field(form, "role"))
     divisions = [value for value in form.getlist("divisions") if isinstance(value, str)]
-    values = {"email": _field(form, "email"), "display_name": _field(form, "display_name"),
-              "role": _field(form, "role"), "divisions": divisions}
+    values = {
+        "email": _field(form, "email"),
+        "display_name": _field(form, "display_name"),
+        "role": _field(form, "role"),
+        "divisions": divisions,
+    }
     if role is None:
         return _users_page(request, session, staff, error="Choose a role.", values=values, status_code=422)
     try:
         users.create(
-            session=session, catalog=catalog, email=_field(form, "email"), display_name=_field(form, "display_name"),
-            role=role, password=_field(form, "password"), divisions=divisions, actor=session.merge(staff.user),
+            session=session,
+            catalog=catalog,
+            email=_field(form, "email"),
+            display_name=_field(form, "display_name"),
+            role=role,
+            password=_field(form, "password"),
+            divisions=divisions,
+            actor=session.merge(staff.user),
         )
     except users.UserError as exc:
         session.rollback()
@@ -245,13 +298,16 @@ def edit_user_form(request: Request, session: SessionDep, staff: ManageUsers, us
     account = users.get(session=session, user_id=user_id)
     if account is None:
         raise not_found("There is no such account.")
-    return render(request, "staff/user.html", {"staff": staff, "account": account, "roles": list(Role),
-                                               "error": None})
+    return render(request, "staff/user.html", {"staff": staff, "account": account, "roles": list(Role), "error": None})
 
 
 @router.post("/users/{user_id}")
 def update_user(
-    request: Request, session: SessionDep, catalog: CatalogDep, staff: ManageUsers, user_id: int,
+    request: Request,
+    session: SessionDep,
+    catalog: CatalogDep,
+    staff: ManageUsers,
+    user_id: int,
     form: Annotated[FormData, Depends(checked_form)],
 ) -> Response:
     """Change an account's name, role, divisions and whether it is active."""
@@ -265,8 +321,12 @@ def update_user(
     else:
         try:
             users.update(
-                session=session, catalog=catalog, user=account, actor=session.merge(staff.user),
-                display_name=_field(form, "display_name"), role=role,
+                session=session,
+                catalog=catalog,
+                user=account,
+                actor=session.merge(staff.user),
+                display_name=_field(form, "display_name"),
+                role=role,
                 divisions=[value for value in form.getlist("divisions") if isinstance(value, str)],
                 is_active=_field(form, "is_active") == "yes",
             )
@@ -274,14 +334,21 @@ def update_user(
             session.rollback()
             error = str(exc)
     if error:
-        return render(request, "staff/user.html", {"staff": staff, "account": account, "roles": list(Role),
-                                                   "error": error}, status_code=422)
+        return render(
+            request,
+            "staff/user.html",
+            {"staff": staff, "account": account, "roles": list(Role), "error": error},
+            status_code=422,
+        )
     return RedirectResponse(PREFIX + "/users?done=user_updated", status_code=303)
 
 
 @router.post("/users/{user_id}/password")
 def reset_password(
-    request: Request, session: SessionDep, staff: ManageUsers, user_id: int,
+    request: Request,
+    session: SessionDep,
+    staff: ManageUsers,
+    user_id: int,
     form: Annotated[FormData, Depends(checked_form)],
 ) -> Response:
     """Give an account a new password (which the admin passes on to its owner)."""
@@ -289,10 +356,15 @@ def reset_password(
     if account is None:
         raise not_found("There is no such account.")
     try:
-        users.set_password(session=session, user=account, actor=session.merge(staff.user),
-                           password=_field(form, "password"))
+        users.set_password(
+            session=session, user=account, actor=session.merge(staff.user), password=_field(form, "password")
+        )
     except users.UserError as exc:
         session.rollback()
-        return render(request, "staff/user.html", {"staff": staff, "account": account, "roles": list(Role),
-                                                   "error": str(exc)}, status_code=422)
+        return render(
+            request,
+            "staff/user.html",
+            {"staff": staff, "account": account, "roles": list(Role), "error": str(exc)},
+            status_code=422,
+        )
     return RedirectResponse(PREFIX + "/users?done=password_reset", status_code=303)

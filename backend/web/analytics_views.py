@@ -27,8 +27,9 @@ DEFAULT_WEEKS = 12
 MAX_DAYS = 3 * 366
 
 
-def _parse(request: Request, staff: Staff, catalog: Catalog, levels: ServiceLevels) -> tuple[Selection, dict[str, str],
-                                                                                             list[str]]:
+def _parse(
+    request: Request, staff: Staff, catalog: Catalog, levels: ServiceLevels
+) -> tuple[Selection, dict[str, str], list[str]]:
     params = request.query_params
     values = {name: (params.get(name) or "").strip()[:100] for name in ("division", "kind", "from", "to")}
     problems: list[str] = []
@@ -69,8 +70,9 @@ def _charts(figures: Figures) -> list[charts.Chart]:
         charts.bars("by-kind", "Cases by kind", [(label(kind), count) for kind, count in figures.by_kind]),
         charts.bars("by-division", "Cases by division", figures.by_division),
         charts.bars("by-category", "Cases by category", figures.by_category),
-        charts.bars("by-subject", "Complaints by what they are about", figures.complaints_by_subject,
-                    value_header="Complaints"),
+        charts.bars(
+            "by-subject", "Complaints by what they are about", figures.complaints_by_subject, value_header="Complaints"
+        ),
     ]
     on_time = [
         (name, round(100 * share, 1))
@@ -80,10 +82,10 @@ def _charts(figures: Figures) -> list[charts.Chart]:
         )
         if share is not None
     ]
-    made.append(charts.bars("on-time", "Share of cases on time", on_time, unit="%", value_header="Share",
-                            maximum=100))
-    made.append(charts.bars("compliments", "Compliments per team", figures.compliments_by_team,
-                            value_header="Compliments"))
+    made.append(charts.bars("on-time", "Share of cases on time", on_time, unit="%", value_header="Share", maximum=100))
+    made.append(
+        charts.bars("compliments", "Compliments per team", figures.compliments_by_team, value_header="Compliments")
+    )
     return made
 
 
@@ -97,8 +99,10 @@ def analytics(
     """Show the analytics of the chosen division, kind and period."""
     levels: ServiceLevels = request.app.state.service_levels
     selection, values, problems = _parse(request, staff, catalog, levels)
-    figures = Figures() if problems else compute(
-        session=session, catalog=catalog, levels=levels, selection=selection, now=utcnow()
+    figures = (
+        Figures()
+        if problems
+        else compute(session=session, catalog=catalog, levels=levels, selection=selection, now=utcnow())
     )
     return render(
         request,

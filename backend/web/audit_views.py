@@ -45,5 +45,8 @@ def audit_log(
         entries = audit.latest(session=session, limit=AUDIT_PAGE + 1, before_id=before)
         older = entries[AUDIT_PAGE - 1].id if len(entries) > AUDIT_PAGE else None
         entries = entries[:AUDIT_PAGE]
-    return render(request, "staff/audit.html",
-                  {"staff": staff, "entries": entries, "case": reference or "", "older": older, "error": error})
+    return render(
+        request,
+        "staff/audit.html",
+        {"staff": staff, "entries": entries, "case": reference or "", "older": older, "error": error},
+    )

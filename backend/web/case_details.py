@@ -31,8 +31,19 @@ _METHODS = {
     "channel": "Reply on the channel they used",
     "anonymous": "No contact (anonymous)",
 }
-_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-            "ten": 10, "a": 1}
+_NUMBERS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "a": 1,
+}
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _SAME_DAY = re.compile(r"\b(?:today|tonight|this (?:morning|afternoon|evening)|earlier today)\b")
 _DAY_BEFORE = re.compile(r"\b(?:the )?day before yesterday\b")
@@ -112,8 +123,9 @@ def _contact(value: Any, channel: str) -> str:
     return "; ".join(parts) or "—"
 
 
-def readable(details: Mapping[str, Any], *, service: Service | None, channel: str, received: datetime,
-             zone: ZoneInfo) -> list[Answer]:
+def readable(
+    details: Mapping[str, Any], *, service: Service | None, channel: str, received: datetime, zone: ZoneInfo
+) -> list[Answer]:
     """Return the case's other answers (`details` without attachments and the complaint's subject) in words."""
     shown: list[Answer] = []
     for key, value in details.items():

@@ -67,7 +67,17 @@ def _date(raw: str, what: str, problems: list[str]) -> date | None:
 
 
 FILTER_NAMES = (
-    "kind", "division", "category", "subject", "status", "channel", "overdue", "from", "to", "q", "assignee",
+    "kind",
+    "division",
+    "category",
+    "subject",
+    "status",
+    "channel",
+    "overdue",
+    "from",
+    "to",
+    "q",
+    "assignee",
 )
 
 
@@ -143,8 +153,14 @@ def list_cases(request: Request, session: SessionDep, catalog: CatalogDep, staff
         total = 0
     else:
         page, total = search.search_and_count(
-            session=session, filters=query.filters, now=now, soon=soon, limit=PAGE_SIZE, older_than=older,
-            newer_than=newer if older is None else None, cap=COUNT_CAP,
+            session=session,
+            filters=query.filters,
+            now=now,
+            soon=soon,
+            limit=PAGE_SIZE,
+            older_than=older,
+            newer_than=newer if older is None else None,
+            cap=COUNT_CAP,
         )
     filter_query = "&".join(f"{name}={value}" for name, value in _encoded(query.values))
     return render(
@@ -177,7 +193,9 @@ def _encoded(values: Mapping[str, str]) -> Iterator[tuple[str, str]]:
 
 @router.get("/cases.csv")
 def export_cases(
-    request: Request, session: SessionDep, catalog: CatalogDep,
+    request: Request,
+    session: SessionDep,
+    catalog: CatalogDep,
     database: Annotated[Database, Depends(get_database)],
     staff: Annotated[Staff, Depends(require(Permission.EXPORT))],
 ) -> Response:
@@ -189,14 +207,26 @@ def export_cases(
     redacted = request.query_params.get("redacted") == "1"
     now = utcnow()
     soon = levels.soon_threshold(now)
-    audit.record(session=session, actor=staff.user, action="export",
-                 after={"filters": {k: v for k, v in query.values.items() if v}, "redacted": redacted})
+    audit.record(
+        session=session,
+        actor=staff.user,
+        action="export",
+        after={"filters": {k: v for k, v in query.values.items() if v}, "redacted": redacted},
+    )
     session.commit()
-    lines = export.csv_lines(_export_rows(database, query.filters, now, soon), catalog=catalog, levels=levels,
-                             names=staff_names(session), redacted=redacted, now=now, soon=soon)
+    lines = export.csv_lines(
+        _export_rows(database, query.filters, now, soon),
+        catalog=catalog,
+        levels=levels,
+        names=staff_names(session),
+        redacted=redacted,
+        now=now,
+        soon=soon,
+    )
     name = f"cases-{levels.local_date(now).isoformat()}{'-redacted' if redacted else ''}.csv"
-    return StreamingResponse(lines, media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return StreamingResponse(
+        lines, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 def _export_rows(database: Database, filters: search.CaseFilters, now: datetime, soon: datetime) -> Iterator[Case]:

@@ -101,8 +101,16 @@ DONE_MESSAGES = {
 
 
 def _case_page(
-    request: Request, session: Session, database: Database, catalog: Catalog, staff: Staff, case: Case, *,
-    error: str | None = None, failed_action: str | None = None, values: Mapping[str, str] | None = None,
+    request: Request,
+    session: Session,
+    database: Database,
+    catalog: Catalog,
+    staff: Staff,
+    case: Case,
+    *,
+    error: str | None = None,
+    failed_action: str | None = None,
+    values: Mapping[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
     levels = levels_of(request)
@@ -128,10 +136,16 @@ def _case_page(
             "is_open": case.status in OPEN_STATUSES,
             "history": workflow.history(session=session, case=case),
             "has_contact": workflow.has_contact(session=session, case=case),
-            "transcript": transcripts.read(engine=database.tracker_engine, sender_id=case.sender_id,
-                                           at=case.created_at),
-            "details": case_details.readable(details, service=service[0] if service else None, channel=case.channel,
-                                             received=case.created_at, zone=levels.zone),
+            "transcript": transcripts.read(
+                engine=database.tracker_engine, sender_id=case.sender_id, at=case.created_at
+            ),
+            "details": case_details.readable(
+                details,
+                service=service[0] if service else None,
+                channel=case.channel,
+                received=case.created_at,
+                zone=levels.zone,
+            ),
             "subject": COMPLAINT_SUBJECTS.get(subject, subject) if isinstance(subject, str) else None,
             "attachments": attachments if isinstance(attachments, list) else [],
             "handlers": users.handlers(session=session, division=case.division),
@@ -195,7 +209,11 @@ def _unpack_refusal(staff: Staff, reference: str, raw: str | None) -> tuple[str,
 
 @router.get("/cases/{reference}")
 def read_case(
-    request: Request, reference: str, session: SessionDep, catalog: CatalogDep, staff: ViewCases,
+    request: Request,
+    reference: str,
+    session: SessionDep,
+    catalog: CatalogDep,
+    staff: ViewCases,
     database: Annotated[Database, Depends(get_database)],
 ) -> Response:
     """Show a case with everything about it: fields, deadlines, the conversation, its history, and its actions."""
@@ -206,8 +224,9 @@ def read_case(
     if refused is None:
         return _case_page(request, session, database, catalog, staff, case)
     action, error, values = refused
-    response = _case_page(request, session, database, catalog, staff, case, error=error, failed_action=action,
-                          values=values)
+    response = _case_page(
+        request, session, database, catalog, staff, case, error=error, failed_action=action, values=values
+    )
     response.delete_cookie(REFUSED_COOKIE, path=f"{PREFIX}/cases/{case.reference}")
     return response
 
@@ -269,14 +288,22 @@ def _assign(c: ActionContext) -> None:
 
 
 def _reassign(c: ActionContext) -> None:
-    workflow.reassign(session=c.session, case=c.case, actor=c.actor, catalog=c.catalog, division=c.field("division"),
-                      service_code=c.field("category") or None, reason=c.field("reason"))
+    workflow.reassign(
+        session=c.session,
+        case=c.case,
+        actor=c.actor,
+        catalog=c.catalog,
+        division=c.field("division"),
+        service_code=c.field("category") or None,
+        reason=c.field("reason"),
+    )
 
 
 def _reclassify(c: ActionContext) -> None:
     kind = _choice(CaseKind, c.field("kind"), "Choose the kind the case really is.")
-    workflow.reclassify(session=c.session, case=c.case, actor=c.actor, catalog=c.catalog, kind=kind,
-                        reason=c.field("reason"))
+    workflow.reclassify(
+        session=c.session, case=c.case, actor=c.actor, catalog=c.catalog, kind=kind, reason=c.field("reason")
+    )
 
 
 def _note(c: ActionContext) -> None:
@@ -285,8 +312,14 @@ def _note(c: ActionContext) -> None:
 
 def _contact(c: ActionContext) -> None:
     method = _choice(ContactMethod, c.field("method"), "Choose how you contacted the resident.")
-    workflow.record_contact(session=c.session, case=c.case, actor=c.actor, method=method,
-                            contacted_at=_contact_time(c), summary=c.field("summary"))
+    workflow.record_contact(
+        session=c.session,
+        case=c.case,
+        actor=c.actor,
+        method=method,
+        contacted_at=_contact_time(c),
+        summary=c.field("summary"),
+    )
 
 
 def _action(c: ActionContext) -> None:
@@ -297,8 +330,9 @@ def _action(c: ActionContext) -> None:
 def _escalate(c: ActionContext) -> None:
     handler = c.person("handler", required=True)
     assert handler is not None
-    workflow.escalate(session=c.session, case=c.case, actor=c.actor, catalog=c.catalog, handler=handler,
-                      reason=c.field("reason"))
+    workflow.escalate(
+        session=c.session, case=c.case, actor=c.actor, catalog=c.catalog, handler=handler, reason=c.field("reason")
+    )
 
 
 def _resolve(c: ActionContext) -> None:
@@ -315,8 +349,9 @@ def _reopen(c: ActionContext) -> None:
 
 def _reply(c: ActionContext) -> None:
     try:
-        replies.reply(session=c.session, settings=settings_of(c.request), case=c.case, actor=c.actor,
-                      text=c.field("text"))
+        replies.reply(
+            session=c.session, settings=settings_of(c.request), case=c.case, actor=c.actor, text=c.field("text")
+        )
     except replies.ReplyError as exc:
         raise workflow.WorkflowError(str(exc)) from None
 
@@ -344,8 +379,14 @@ ACTIONS: dict[str, tuple[Permission, Callable[[ActionContext], None]]] = {
 
 @router.post("/cases/{reference}/{action}")
 def act_on_case(
-    request: Request, reference: str, action: str, session: SessionDep, catalog: CatalogDep, staff: ViewCases,
-    database: Annotated[Database, Depends(get_database)], form: Annotated[FormData, Depends(checked_form)],
+    request: Request,
+    reference: str,
+    action: str,
+    session: SessionDep,
+    catalog: CatalogDep,
+    staff: ViewCases,
+    database: Annotated[Database, Depends(get_database)],
+    form: Annotated[FormData, Depends(checked_form)],
 ) -> Response:
     """Do one action on a case, then show the case again (with a clear message when the action is refused)."""
     if action not in ACTIONS:
@@ -355,16 +396,22 @@ def act_on_case(
     if not staff.can(permission):
         raise forbidden()
     try:
-        handler(ActionContext(request=request, session=session, catalog=catalog, case=case, actor=staff.user,
-                              form=form))
+        handler(
+            ActionContext(request=request, session=session, catalog=catalog, case=case, actor=staff.user, form=form)
+        )
     except workflow.WorkflowError as exc:
         session.rollback()
         session.refresh(case)
         values = {key: value for key, value in form.items() if isinstance(value, str) and key != "csrf_token"}
         response = RedirectResponse(f"{PREFIX}/cases/{case.reference}?refused={action}#messages", status_code=303)
         response.set_cookie(
-            REFUSED_COOKIE, _pack_refusal(staff, case.reference, action, str(exc), values), max_age=REFUSED_MAX_AGE,
-            path=f"{PREFIX}/cases/{case.reference}", httponly=True, samesite="strict", secure=secure_cookies(request),
+            REFUSED_COOKIE,
+            _pack_refusal(staff, case.reference, action, str(exc), values),
+            max_age=REFUSED_MAX_AGE,
+            path=f"{PREFIX}/cases/{case.reference}",
+            httponly=True,
+            samesite="strict",
+            secure=secure_cookies(request),
         )
         return response
     return RedirectResponse(f"{PREFIX}/cases/{case.reference}?done={action}#messages", status_code=303)

@@ -40,5 +40,8 @@ def dead_letter_list(
         {"letter": letter, "report": json.dumps(letter.report, ensure_ascii=False, indent=2, sort_keys=True)}
         for letter in letters[:PAGE]
     ]
-    return render(request, "staff/dead_letters.html",
-                  {"staff": staff, "letters": shown, "older": older, "section": "dead_letters"})
+    return render(
+        request,
+        "staff/dead_letters.html",
+        {"staff": staff, "letters": shown, "older": older, "section": "dead_letters"},
+    )

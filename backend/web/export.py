@@ -13,8 +13,23 @@ from backend.cases.models import Case
 from backend.catalog.schemas import Catalog
 
 COLUMNS = (
-    "reference", "kind", "status", "stage", "division", "category", "channel", "received", "acknowledged",
-    "resolved", "closed", "acknowledge_due", "respond_due", "deadline", "assignee", "location", "description",
+    "reference",
+    "kind",
+    "status",
+    "stage",
+    "division",
+    "category",
+    "channel",
+    "received",
+    "acknowledged",
+    "resolved",
+    "closed",
+    "acknowledge_due",
+    "respond_due",
+    "deadline",
+    "assignee",
+    "location",
+    "description",
 )
 # A spreadsheet runs a cell that starts with one of these as a formula: resident text must stay text.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -63,11 +78,20 @@ def csv_lines(
             [
                 _cell(value)
                 for value in (
-                    case.reference, case.kind.value, case.status.value, case.stage, case.division or "",
-                    service[0].service_name if service else "", case.channel, _time(case.created_at, levels),
-                    _time(case.acknowledged_at, levels), _time(case.resolved_at, levels),
-                    _time(case.closed_at, levels), _time(case.acknowledge_due_at, levels),
-                    _time(case.respond_due_at, levels), deadline,
+                    case.reference,
+                    case.kind.value,
+                    case.status.value,
+                    case.stage,
+                    case.division or "",
+                    service[0].service_name if service else "",
+                    case.channel,
+                    _time(case.created_at, levels),
+                    _time(case.acknowledged_at, levels),
+                    _time(case.resolved_at, levels),
+                    _time(case.closed_at, levels),
+                    _time(case.acknowledge_due_at, levels),
+                    _time(case.respond_due_at, levels),
+                    deadline,
                     names.get(case.assignee_id, "") if case.assignee_id is not None else "",
                     "" if redacted else (case.location or ""),
                     redact(case.description) if redacted else case.description,

@@ -113,8 +113,14 @@ def render(request: Request, template: str, context: dict[str, Any], *, status_c
 
     page = _environment.get_template(template).render(
         {
-            "request": request, "when": when, "short_when": short_when, "day": day, "staff": None, "section": "",
-            "catalog": request.app.state.catalog, **context,
+            "request": request,
+            "when": when,
+            "short_when": short_when,
+            "day": day,
+            "staff": None,
+            "section": "",
+            "catalog": request.app.state.catalog,
+            **context,
         }
     )
     return HTMLResponse(page, status_code=status_code)

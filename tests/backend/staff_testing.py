@@ -41,13 +41,25 @@ def _empty_staff_tables(_maintenance_engine: Engine) -> Iterator[None]:
         connection.execute(text("DELETE FROM staff_users"))
 
 
-def make_user(app: FastAPI, role: Role, *, email: str | None = None, name: str | None = None,
-              divisions: list[str] | None = None, password: str = PASSWORD) -> StaffUser:
+def make_user(
+    app: FastAPI,
+    role: Role,
+    *,
+    email: str | None = None,
+    name: str | None = None,
+    divisions: list[str] | None = None,
+    password: str = PASSWORD,
+) -> StaffUser:
     """Create an account with `role` and return it."""
     with app.state.database.sessionmaker() as session:
         return users.create(
-            session=session, catalog=app.state.catalog, email=email or f"{role.value}@city.example",
-            display_name=name or role.label, role=role, password=password, divisions=divisions,
+            session=session,
+            catalog=app.state.catalog,
+            email=email or f"{role.value}@city.example",
+            display_name=name or role.label,
+            role=role,
+            password=password,
+            divisions=divisions,
             actor_label="tests",
         )
 

@@ -46,7 +46,7 @@ def test_volumes_and_timeliness(app: FastAPI, engine: Engine) -> None:
     plan = [
         # kind, division, service, days after Monday, acknowledged after (h), closed after (h), due in (days)
         ("complaint", "TW", "TW-NO-WATER", 0, 2, 48, 10),
-        ("complaint", "TW", None, 1, None, None, 1),        # not acknowledged, acknowledge deadline passed
+        ("complaint", "TW", None, 1, None, None, 1),  # not acknowledged, acknowledge deadline passed
         ("service_request", "TS", "TS-POTHOLE", 7, 24, 400, 10),  # closed after its deadline
         ("compliment", "TS", None, 8, 1, 2, 10),
         ("compliment", None, None, 15, None, None, 10),
@@ -67,9 +67,13 @@ def test_volumes_and_timeliness(app: FastAPI, engine: Engine) -> None:
     assert post_form(client, f"/staff/cases/{made[3]}/forward", {"team": "Elm St road crew"}).status_code == 303
 
     with Session(engine) as session:
-        figures = compute(session=session, catalog=app.state.catalog, levels=app.state.service_levels,
-                          selection=Selection(start=MONDAY.date(), end=MONDAY.date() + timedelta(days=20)),
-                          now=MONDAY + timedelta(days=60))
+        figures = compute(
+            session=session,
+            catalog=app.state.catalog,
+            levels=app.state.service_levels,
+            selection=Selection(start=MONDAY.date(), end=MONDAY.date() + timedelta(days=20)),
+            now=MONDAY + timedelta(days=60),
+        )
     assert figures.total == 5
     assert figures.by_kind == [("complaint", 2), ("compliment", 2), ("service_request", 1)]
     assert figures.by_division == [("Toronto Water", 2), ("Transportation Services", 2), ("No division yet", 1)]
@@ -97,11 +101,16 @@ def test_the_page_draws_each_chart_with_a_table_behind_it(app: FastAPI, engine: 
     # Weeks, kind, division, category, complaint subjects and compliments; nothing is due yet, so the on-time
     # chart is a table only.
     assert len(charts) == 6
-    assert table(html, "Complaints by what they are about: the numbers") == [("A City rule or policy", "1"),
-                                                                             ("Not said", "1")]
+    assert table(html, "Complaints by what they are about: the numbers") == [
+        ("A City rule or policy", "1"),
+        ("Not said", "1"),
+    ]
     assert "Cases by kind. Largest: Complaint, 2." in html
-    assert table(html, "Cases by kind: the numbers") == [("Complaint", "2"), ("Compliment", "1"),
-                                                         ("Service request", "0")]
+    assert table(html, "Cases by kind: the numbers") == [
+        ("Complaint", "2"),
+        ("Compliment", "1"),
+        ("Service request", "0"),
+    ]
     assert table(html, "Cases by division: the numbers") == [("Solid Waste Management Services", "3")]
     assert table(html, "Compliments per team: the numbers") == [("Solid Waste Management Services", "1")]
     assert "Cases received</dt><dd>3</dd>" in html
@@ -109,17 +118,24 @@ def test_the_page_draws_each_chart_with_a_table_behind_it(app: FastAPI, engine: 
 
 def test_the_period_and_filters_are_checked(app: FastAPI) -> None:
     client, _ = signed_in(app, Role.AGENT)
-    for query, message in (("from=2026-05-01&to=2026-04-01", "before the last day"), ("kind=x", "Choose a kind"),
-                           ("from=2020-01-01&to=2026-01-01", "at most three years"), ("to=soon", "YYYY-MM-DD")):
+    for query, message in (
+        ("from=2026-05-01&to=2026-04-01", "before the last day"),
+        ("kind=x", "Choose a kind"),
+        ("from=2020-01-01&to=2026-01-01", "at most three years"),
+        ("to=soon", "YYYY-MM-DD"),
+    ):
         response = client.get(f"/staff/analytics?{query}")
         assert response.status_code == 422 and message in response.text, query
 
 
 def test_redaction_removes_phones_emails_and_addresses() -> None:
-    text = ("Call 416-555-0199 or (647) 555 1234 or +1 905 555 0000, mail jo.doe+x@mail.example.ca, I live at "
-            "45 Elm Street, M5V 2T6, see www.example.com/x")
-    assert redact(text) == ("Call [phone] or [phone] or [phone], mail [email], I live at [address], [postal code], "
-                            "see [link]")
+    text = (
+        "Call 416-555-0199 or (647) 555 1234 or +1 905 555 0000, mail jo.doe+x@mail.example.ca, I live at "
+        "45 Elm Street, M5V 2T6, see www.example.com/x"
+    )
+    assert redact(text) == (
+        "Call [phone] or [phone] or [phone], mail [email], I live at [address], [postal code], see [link]"
+    )
     assert redact("waited 20 minutes, 3 times, on route 12") == "waited 20 minutes, 3 times, on route 12"
 
 
@@ -143,8 +159,12 @@ def test_themes_stand_out_against_the_other_cases_and_leave_personal_details_out
 
 
 def test_themes_without_a_comparison_use_tf_idf() -> None:
-    selection = [(str(i), text) for i, text in enumerate(
-        ["water main break on my street", "water main leaking", "no water pressure", "water main flooding road"])]
+    selection = [
+        (str(i), text)
+        for i, text in enumerate(
+            ["water main break on my street", "water main leaking", "no water pressure", "water main flooding road"]
+        )
+    ]
     terms = [theme.term for theme in themes.key_themes(selection)]
     assert terms[0] == "water main"
     assert "street" not in terms  # one resident only
@@ -157,16 +177,22 @@ def test_analytics_page_shows_themes_for_a_division(app: FastAPI) -> None:
     for i, text in enumerate(["pothole on the road", "pothole again", "green light broken"]):
         new_case(client, division="TS", description=text, sender_id=f"t{i}")
     html = client.get("/staff/analytics?division=SWMS").text
-    assert re.search(r'<caption>Key themes</caption>.*?<th scope="row">green bin</th><td class="num">3</td>', html,
-                     re.S)
+    assert re.search(
+        r'<caption>Key themes</caption>.*?<th scope="row">green bin</th><td class="num">3</td>', html, re.S
+    )
     assert "compared with the other cases of the same period" in html
 
 
 @both_databases
 def test_the_csv_export_follows_the_filters_and_can_leave_out_personal_details(app: FastAPI, engine: Engine) -> None:
     client, _ = signed_in(app, Role.AGENT)
-    sensitive = new_case(client, kind="complaint", division="SWMS", location="45 Elm Street",
-                         description="=HYPERLINK(\"http://x\") call 416-555-0199, jo@example.com")
+    sensitive = new_case(
+        client,
+        kind="complaint",
+        division="SWMS",
+        location="45 Elm Street",
+        description='=HYPERLINK("http://x") call 416-555-0199, jo@example.com',
+    )
     new_case(client, kind="compliment", division="TS")
     with Session(engine) as session:
         session.execute(update(Case).where(Case.reference == sensitive).values(due_at=utcnow() - timedelta(days=1)))
@@ -188,8 +214,10 @@ def test_the_csv_export_follows_the_filters_and_can_leave_out_personal_details(a
     with Session(engine) as session:
         query = session.query(AuditEntry).filter_by(action="export").order_by(AuditEntry.id)
         exports = [entry.after for entry in query]
-    assert exports == [{"filters": {"kind": "complaint"}, "redacted": False},
-                       {"filters": {"kind": "complaint"}, "redacted": True}]
+    assert exports == [
+        {"filters": {"kind": "complaint"}, "redacted": False},
+        {"filters": {"kind": "complaint"}, "redacted": True},
+    ]
 
 
 def test_a_division_reviewer_exports_and_analyses_only_their_divisions(app: FastAPI) -> None:
@@ -202,32 +230,49 @@ def test_a_division_reviewer_exports_and_analyses_only_their_divisions(app: Fast
     assert "Cases received</dt><dd>1</dd>" in html
 
 
-@pytest.mark.parametrize("days, shown", [
-    (None, "—"), (0.0, "under a minute"), (5 / 1440, "5 minutes"), (1 / 1440, "1 minute"), (1 / 24, "1 hour"),
-    (5.5 / 24, "5.5 hours"), (23.99 / 24, "1 day"), (1.0, "1 day"), (3.25, "3.2 days"), (16.6667, "16.7 days"),
-])
+@pytest.mark.parametrize(
+    "days, shown",
+    [
+        (None, "—"),
+        (0.0, "under a minute"),
+        (5 / 1440, "5 minutes"),
+        (1 / 1440, "1 minute"),
+        (1 / 24, "1 hour"),
+        (5.5 / 24, "5.5 hours"),
+        (23.99 / 24, "1 day"),
+        (1.0, "1 day"),
+        (3.25, "3.2 days"),
+        (16.6667, "16.7 days"),
+    ],
+)
 def test_durations_are_shown_in_minutes_hours_or_days(days: float | None, shown: str) -> None:
     assert duration(days) == shown
 
 
 def test_places_are_removed_before_themes_are_counted() -> None:
-    assert redact_places("Pothole on Elm Street again, near Spadina", "Elm Street") == \
-        "Pothole on [place] again, near [place]"
-    assert redact_places("at the corner of queen and spadina, my street is dark") == \
-        "at the [place], my street is dark"
+    assert (
+        redact_places("Pothole on Elm Street again, near Spadina", "Elm Street")
+        == "Pothole on [place] again, near [place]"
+    )
+    assert redact_places("at the corner of queen and spadina, my street is dark") == "at the [place], my street is dark"
     assert redact_places("garbage on bloor st not picked up", None) == "garbage on [place] not picked up"
     # The words of the place the resident gave go wherever they are.
-    assert redact_places("the oak by the school is down", "12 Oak Ave near the school") == \
-        "the [place] by the [place] is down"
+    assert (
+        redact_places("the oak by the school is down", "12 Oak Ave near the school")
+        == "the [place] by the [place] is down"
+    )
     selection = [
-        (f"r{i}", text, place) for i, (text, place) in enumerate([
-            ("Pothole on Elm Street again", "Elm Street"),
-            ("pothole on elm st is huge", "elm st near Oak"),
-            ("huge pothole at the corner of Queen and Spadina", "Queen and Spadina"),
-            ("pothole near Spadina on Queen St W, huge", "Queen St W"),
-            ("pothole by the Riverdale Library, queen st", "the Riverdale Library"),
-            ("riverdale pothole", "Riverdale"),
-        ])
+        (f"r{i}", text, place)
+        for i, (text, place) in enumerate(
+            [
+                ("Pothole on Elm Street again", "Elm Street"),
+                ("pothole on elm st is huge", "elm st near Oak"),
+                ("huge pothole at the corner of Queen and Spadina", "Queen and Spadina"),
+                ("pothole near Spadina on Queen St W, huge", "Queen St W"),
+                ("pothole by the Riverdale Library, queen st", "the Riverdale Library"),
+                ("riverdale pothole", "Riverdale"),
+            ]
+        )
     ]
     found = themes.key_themes([(resident, redact_places(text, place)) for resident, text, place in selection])
     terms = [theme.term for theme in found]
@@ -238,9 +283,13 @@ def test_places_are_removed_before_themes_are_counted() -> None:
 
 def test_the_analytics_page_leaves_places_out_of_the_themes(app: FastAPI) -> None:
     client, _ = signed_in(app, Role.AGENT)
-    for i, (text, place) in enumerate([("Green bin missed on Elm Street", "Elm Street"),
-                                       ("green bin missed again, Elm St", "Elm St"),
-                                       ("the green bin on Elm was missed", "15 Elm Street")]):
+    for i, (text, place) in enumerate(
+        [
+            ("Green bin missed on Elm Street", "Elm Street"),
+            ("green bin missed again, Elm St", "Elm St"),
+            ("the green bin on Elm was missed", "15 Elm Street"),
+        ]
+    ):
         new_case(client, division="SWMS", description=text, location=place, sender_id=f"p{i}")
     html = client.get("/staff/analytics").text
     themes_table = html.split("<caption>Key themes</caption>")[1].split("</table>")[0]

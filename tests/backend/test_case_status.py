@@ -29,7 +29,10 @@ def test_the_conversation_that_filed_it_gets_the_status(client: TestClient) -> N
     answer = response.json()
     assert set(answer) == {"reference", "kind", "status", "division", "created_at", "updated_at"}
     assert (answer["reference"], answer["kind"], answer["status"], answer["division"]) == (
-        reference, "service_request", "new", "SWMS"
+        reference,
+        "service_request",
+        "new",
+        "SWMS",
     )
 
 

@@ -29,8 +29,20 @@ def test_create_returns_201_with_a_new_case(client: TestClient) -> None:
     assert response.status_code == 201, response.text
     case = response.json()
     assert set(case) == {
-        "reference", "kind", "status", "description", "location", "division", "service_code", "channel",
-        "created_at", "updated_at", "acknowledge_days", "respond_days", "acknowledge_due_at", "respond_due_at",
+        "reference",
+        "kind",
+        "status",
+        "description",
+        "location",
+        "division",
+        "service_code",
+        "channel",
+        "created_at",
+        "updated_at",
+        "acknowledge_days",
+        "respond_days",
+        "acknowledge_due_at",
+        "respond_due_at",
     }
     assert case["kind"] == "complaint"
     assert case["status"] == "new"
@@ -258,7 +270,5 @@ def test_creation_gives_up_when_every_reference_is_taken(
     taken = client.post("/api/cases", json=case_body(), headers=ACTIONS).json()["reference"]
     monkeypatch.setattr(backend.references, "generate", lambda kind: taken)
     with Session(app.state.database.engine) as session, pytest.raises(RuntimeError, match="no free reference"):
-        service.create(
-            session=session, catalog=app.state.catalog, case_in=CaseCreate.model_validate(case_body())
-        )
+        service.create(session=session, catalog=app.state.catalog, case_in=CaseCreate.model_validate(case_body()))
     assert count_cases() == 1

@@ -91,8 +91,12 @@ def test_a_valid_small_catalog_loads(tmp_path: Path) -> None:
         # A typo in a key is an unknown field.
         (VALID.replace("group: Water", "gruop: Water"), 10, "gruop"),
         # A list attribute without values.
-        (VALID + "        attributes:\n          - code: a\n            datatype: singlevaluelist\n"
-         "            description: Which?\n", 12, "needs values"),
+        (
+            VALID + "        attributes:\n          - code: a\n            datatype: singlevaluelist\n"
+            "            description: Which?\n",
+            12,
+            "needs values",
+        ),
         # YAML syntax.
         (VALID.replace("name: Toronto Water", "name: [Toronto Water"), 5, "invalid YAML"),
         # A key given twice.
@@ -100,8 +104,12 @@ def test_a_valid_small_catalog_loads(tmp_path: Path) -> None:
         # A key that is a list.
         (VALID.replace("  acknowledge: 5", "  ? [a, b]\n  : 5"), 2, "unhashable key"),
         # A service code used twice.
-        (VALID + "      - service_code: tw-1\n        service_name: Again\n        description: Again.\n"
-         "        group: Water\n", 11, "already used"),
+        (
+            VALID + "      - service_code: tw-1\n        service_name: Again\n        description: Again.\n"
+            "        group: Water\n",
+            11,
+            "already used",
+        ),
     ],
 )
 def test_a_broken_catalog_is_refused_with_the_file_and_line(tmp_path: Path, text: str, line: int, words: str) -> None:

@@ -59,8 +59,9 @@ def load_created_at(engine: Engine, sender_id: str) -> float:
     return moment.timestamp()
 
 
-def export(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch,
-           capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
+def export(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[str, str]:
     """Run `python -m backend.manage export-corrections` on the test database; return the file and what it said."""
     monkeypatch.setenv("INTAKE_DATABASE_URL", database_url)
     monkeypatch.setenv("INTAKE_TRACKER_DATABASE_URL", database_url)
@@ -95,7 +96,11 @@ def comments_before(document: str, text: str) -> list[str]:
 
 @both_databases
 def test_staff_corrections_become_redacted_examples_under_the_kind_staff_chose(
-    app: FastAPI, engine: Engine, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    app: FastAPI,
+    engine: Engine,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     client, _ = signed_in(app, Role.AGENT)
@@ -103,16 +108,24 @@ def test_staff_corrections_become_redacted_examples_under_the_kind_staff_chose(
     # The assistant read a repeat report about the crew as a service request; staff made it a complaint.
     personal = new_case(client, kind="service_request", sender_id="conv-personal", description="Bin in the road")
     talk(engine, "conv-personal", PERSONAL_MESSAGE, "service_request")
-    reclassify(client, personal, "complaint", "Third report about the crew, Dana Whitfield asked for a call on "
-                                              "416-555-0199\nnot a first report")
+    reclassify(
+        client,
+        personal,
+        "complaint",
+        "Third report about the crew, Dana Whitfield asked for a call on 416-555-0199\nnot a first report",
+    )
     # Changed twice: the kind staff chose last counts.
     twice = new_case(client, kind="complaint", sender_id="conv-twice", description="The crew")
     talk(engine, "conv-twice", "the crew that fixed the water main on my street were amazing", "complaint")
     reclassify(client, twice, "service_request", "Asks for the water main")
     reclassify(client, twice, "compliment", "Read again: they are thanking the crew")
     # The same words in two cases (one without a transcript: its description) make one example.
-    by_description = new_case(client, kind="complaint", sender_id="conv-none",
-                              description="The streetlight outside the library has been out for a week")
+    by_description = new_case(
+        client,
+        kind="complaint",
+        sender_id="conv-none",
+        description="The streetlight outside the library has been out for a week",
+    )
     reclassify(client, by_description, "service_request", "First report of a light out")
     same_words = new_case(client, kind="complaint", sender_id="conv-same", description="Streetlight")
     talk(engine, "conv-same", "the streetlight outside the library has been out for a week!", "complaint")
@@ -157,7 +170,11 @@ def test_staff_corrections_become_redacted_examples_under_the_kind_staff_chose(
 
 @both_databases
 def test_a_reason_is_required_and_no_correction_writes_an_empty_review_file(
-    app: FastAPI, engine: Engine, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    app: FastAPI,
+    engine: Engine,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     client, _ = signed_in(app, Role.AGENT)
@@ -172,8 +189,9 @@ def test_a_reason_is_required_and_no_correction_writes_an_empty_review_file(
     assert yaml.safe_load(document) == {"version": "3.1", "nlu": []}
 
 
-def test_a_missing_sqlite_database_is_not_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_missing_sqlite_database_is_not_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     missing = tmp_path / "intake.db"
     monkeypatch.setenv("INTAKE_DATABASE_URL", f"sqlite:///{missing}")
     monkeypatch.delenv("INTAKE_TRACKER_DATABASE_URL")

@@ -35,8 +35,12 @@ CASE_INDEXES = {
     **{
         name: False
         for name in (
-            "ix_cases_created_at_id", "ix_cases_division_created_at", "ix_cases_status_created_at",
-            "ix_cases_kind_created_at", "ix_cases_service_code_created_at", "ix_cases_channel_created_at",
+            "ix_cases_created_at_id",
+            "ix_cases_division_created_at",
+            "ix_cases_status_created_at",
+            "ix_cases_kind_created_at",
+            "ix_cases_service_code_created_at",
+            "ix_cases_channel_created_at",
             "ix_cases_assignee_id_created_at",
         )
     },

@@ -30,16 +30,20 @@ def _empty_dead_letters(_maintenance_engine: Engine) -> Iterator[None]:
 
 
 def refused_case() -> dict:
-    return case_body(kind="complaint", channel="sms", sender_id="sms:+14165550123",
-                     details={"outcome_wanted": TOO_BIG_OUTCOME})
+    return case_body(
+        kind="complaint", channel="sms", sender_id="sms:+14165550123", details={"outcome_wanted": TOO_BIG_OUTCOME}
+    )
 
 
 @both_databases
 def test_a_refused_report_is_kept_once_with_its_reasons(client: TestClient, engine: Engine) -> None:
     case = refused_case()
     assert client.post("/api/cases", json=case, headers=ACTIONS).status_code == 422
-    letter = {"idempotency_key": "k-1", "case": case,
-              "problems": [{"loc": ["body", "details"], "msg": "must be at most 8192 bytes as JSON"}]}
+    letter = {
+        "idempotency_key": "k-1",
+        "case": case,
+        "problems": [{"loc": ["body", "details"], "msg": "must be at most 8192 bytes as JSON"}],
+    }
     first = client.post("/api/dead-letters", json=letter, headers=ACTIONS)
     again = client.post("/api/dead-letters", json=letter, headers=ACTIONS)
     assert (first.status_code, again.status_code) == (201, 200)
@@ -67,8 +71,11 @@ def test_a_report_with_nul_characters_is_kept_too(client: TestClient, engine: En
 
 
 def test_staff_see_the_list_with_everything_the_resident_said(app: FastAPI, client: TestClient) -> None:
-    letter = {"idempotency_key": "k-4", "case": refused_case(),
-              "problems": [{"loc": ["body", "details"], "msg": "must be at most 8192 bytes as JSON"}]}
+    letter = {
+        "idempotency_key": "k-4",
+        "case": refused_case(),
+        "problems": [{"loc": ["body", "details"], "msg": "must be at most 8192 bytes as JSON"}],
+    }
     client.post("/api/dead-letters", json=letter, headers=ACTIONS)
     agent, _ = signed_in(app, Role.AGENT)
     page = agent.get("/staff/dead-letters")

@@ -328,8 +328,14 @@ def read_everywhere(client: TestClient, reference: str) -> list[tuple[str, dict[
 @both_databases
 @pytest.mark.parametrize("channel", ["web", "sms", "telegram", "rest"])
 def test_without_consent_a_report_shows_only_its_service_status_and_dates(client: TestClient, channel: str) -> None:
-    body = case_body(description=RESIDENT_WORDS, location=RESIDENT_PLACE, channel=channel, sender_id="+14165550199",
-                     service_code="SWMS-MISSED-PICKUP", details={"phone": "416-555-0199"})
+    body = case_body(
+        description=RESIDENT_WORDS,
+        location=RESIDENT_PLACE,
+        channel=channel,
+        sender_id="+14165550199",
+        service_code="SWMS-MISSED-PICKUP",
+        details={"phone": "416-555-0199"},
+    )
     reference = client.post("/api/cases", json=body, headers=ACTIONS).json()["reference"]
     assert client.get(f"/api/cases/{reference}", headers=STAFF).json()["public_consent"] is False
     for shown, item in read_everywhere(client, reference):
@@ -347,8 +353,13 @@ def test_without_consent_a_report_shows_only_its_service_status_and_dates(client
 
 @both_databases
 def test_with_consent_a_report_is_published_without_personal_details(client: TestClient) -> None:
-    body = case_body(description=RESIDENT_WORDS, location=RESIDENT_PLACE, channel="sms", public_consent=True,
-                     service_code="SWMS-MISSED-PICKUP")
+    body = case_body(
+        description=RESIDENT_WORDS,
+        location=RESIDENT_PLACE,
+        channel="sms",
+        public_consent=True,
+        service_code="SWMS-MISSED-PICKUP",
+    )
     reference = client.post("/api/cases", json=body, headers=ACTIONS).json()["reference"]
     assert client.get(f"/api/cases/{reference}", headers=STAFF).json()["public_consent"] is True
     for shown, item in read_everywhere(client, reference):
@@ -367,15 +378,21 @@ def test_status_notes_never_carry_what_staff_wrote(app: FastAPI, client: TestCli
     assert "and place with personal details removed" in staff.get(f"/staff/cases/{reference}").text
     seen = {STATUS_NOTES[CaseStatus.NEW]}
     private = "Called Ada Lovelace on 416-555-0199"
-    for action, data in (("acknowledge", {"text": private}), ("note", {"text": private}),
-                         ("resolve", {"summary": private}), ("close", {"text": private})):
+    for action, data in (
+        ("acknowledge", {"text": private}),
+        ("note", {"text": private}),
+        ("resolve", {"summary": private}),
+        ("close", {"text": private}),
+    ):
         assert post_form(staff, f"/staff/cases/{reference}/{action}", data).status_code == 303, action
         for shown, item in read_everywhere(client, reference):
             assert "Ada" not in shown and "416-555-0199" not in shown
             assert item["status_notes"] in STATUS_NOTES.values()
             seen.add(str(item["status_notes"]))
-    assert seen == {STATUS_NOTES[status] for status in (CaseStatus.NEW, CaseStatus.ACKNOWLEDGED,
-                                                        CaseStatus.RESOLVED, CaseStatus.CLOSED)}
+    assert seen == {
+        STATUS_NOTES[status]
+        for status in (CaseStatus.NEW, CaseStatus.ACKNOWLEDGED, CaseStatus.RESOLVED, CaseStatus.CLOSED)
+    }
 
 
 def test_public_consent_is_optional_false_by_default_and_a_boolean(client: TestClient) -> None:
@@ -397,9 +414,7 @@ def test_a_retry_without_the_consent_field_is_still_a_replay(client: TestClient)
 
 
 def test_an_open311_client_publishes_by_design(client: TestClient) -> None:
-    reference = post(client, description="Pothole outside 45 Elm St, call 416-555-0199").json()[0][
-        "service_request_id"
-    ]
+    reference = post(client, description="Pothole outside 45 Elm St, call 416-555-0199").json()[0]["service_request_id"]
     assert client.get(f"/api/cases/{reference}", headers=STAFF).json()["public_consent"] is True
     (public,) = client.get(f"{BASE}/requests/{reference}.json").json()
     assert public["description"] == "Pothole outside 0 block of Elm St, call [phone]"
@@ -413,16 +428,20 @@ def test_the_migration_publishes_only_what_open311_clients_sent(tmp_path: Path) 
         with engine.begin() as connection:
             for reference, channel in (("S-2222222", "open311"), ("S-3333333", "sms"), ("S-4444444", "web")):
                 connection.execute(
-                    text("INSERT INTO cases (reference, kind, status, description, channel, sender_id, details, "
-                         "created_at, updated_at, stage, phone_guesses) VALUES (:reference, 'service_request', "
-                         "'new', 'words', :channel, 'someone', '{}', :now, :now, 1, 0)"),
+                    text(
+                        "INSERT INTO cases (reference, kind, status, description, channel, sender_id, details, "
+                        "created_at, updated_at, stage, phone_guesses) VALUES (:reference, 'service_request', "
+                        "'new', 'words', :channel, 'someone', '{}', :now, :now, 1, 0)"
+                    ),
                     {"reference": reference, "channel": channel, "now": datetime.now(timezone.utc)},
                 )
         migrate.upgrade(url)
         with engine.connect() as connection:
             rows = connection.execute(text("SELECT channel, public_consent FROM cases ORDER BY reference"))
             assert [(channel, bool(consent)) for channel, consent in rows] == [
-                ("open311", True), ("sms", False), ("web", False),
+                ("open311", True),
+                ("sms", False),
+                ("web", False),
             ]
     finally:
         engine.dispose()
@@ -537,5 +556,7 @@ def test_a_division_added_to_the_catalog_file_is_served_everywhere(
     (public,) = client.get(f"{BASE}/requests/{reference}.json").json()
     assert public["agency_responsible"] == "Toronto Public Library"
     requested = datetime.fromisoformat(public["requested_datetime"])
-    assert datetime.fromisoformat(public["expected_datetime"]) == respond_due(requested, division="LIB", catalog=load_catalog(path))
+    assert datetime.fromisoformat(public["expected_datetime"]) == respond_due(
+        requested, division="LIB", catalog=load_catalog(path)
+    )
     assert client.get(f"/api/cases/{reference}", headers=STAFF).json()["division"] == "LIB"

@@ -85,14 +85,20 @@ PROXY = parse_networks(["10.0.0.0/8", "fd00::/8"])
         ("testclient", [], PROXY, "testclient"),
     ],
 )
-def test_the_client_address(peer: str, forwarded: list[str], trusted: tuple[ipaddress.IPv4Network, ...],
-                            address: str) -> None:
+def test_the_client_address(
+    peer: str, forwarded: list[str], trusted: tuple[ipaddress.IPv4Network, ...], address: str
+) -> None:
     assert client_address(request_from(peer, forwarded), trusted) == address
 
 
 def test_trusted_proxies_are_read_from_the_environment() -> None:
-    settings = Settings.from_env({"INTAKE_TRUSTED_PROXIES": " 10.0.0.5, fd00::/8 ,",
-                                  "INTAKE_OPEN311_READS_PER_MINUTE": "30", "INTAKE_OPEN311_READ_BURST": "5"})
+    settings = Settings.from_env(
+        {
+            "INTAKE_TRUSTED_PROXIES": " 10.0.0.5, fd00::/8 ,",
+            "INTAKE_OPEN311_READS_PER_MINUTE": "30",
+            "INTAKE_OPEN311_READ_BURST": "5",
+        }
+    )
     assert settings.trusted_proxies == (ipaddress.ip_network("10.0.0.5/32"), ipaddress.ip_network("fd00::/8"))
     assert (settings.open311_reads_per_minute, settings.open311_read_burst) == (30, 5)
     defaults = Settings.from_env({})

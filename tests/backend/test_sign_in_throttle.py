@@ -46,8 +46,11 @@ WRONG = "not the password at all"
 def try_sign_in(client: TestClient, email: str, password: str = WRONG) -> Any:
     """Post the sign-in form once, as a browser does, and return the response."""
     form = client.get("/staff/sign-in")
-    return client.post("/staff/sign-in", follow_redirects=False,
-                       data={"email": email, "password": password, "csrf_token": csrf_of(form.text)})
+    return client.post(
+        "/staff/sign-in",
+        follow_redirects=False,
+        data={"email": email, "password": password, "csrf_token": csrf_of(form.text)},
+    )
 
 
 def failures(engine: Engine) -> dict[tuple[str, str], int]:
@@ -90,8 +93,12 @@ def test_a_flood_of_sign_ins_does_not_hold_up_other_requests(
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             token = csrf_of((await client.get("/staff/sign-in")).text)
             flood = [
-                asyncio.create_task(client.post("/staff/sign-in", data={
-                    "email": f"nobody{number}@city.example", "password": WRONG, "csrf_token": token}))
+                asyncio.create_task(
+                    client.post(
+                        "/staff/sign-in",
+                        data={"email": f"nobody{number}@city.example", "password": WRONG, "csrf_token": token},
+                    )
+                )
                 for number in range(8)
             ]
             while not started.acquire(blocking=False):  # a check is running (on the loop, this never returns)
@@ -117,8 +124,9 @@ def test_a_flood_of_sign_ins_does_not_hold_up_other_requests(
 def test_the_owner_signs_in_from_their_address_while_the_attacker_waits(app: FastAPI, engine: Engine) -> None:
     make_user(app, Role.AGENT)
     attacker = TestClient(app, client=ATTACKER)
-    answers = [try_sign_in(attacker, "agent@city.example").status_code
-               for _ in range(throttle.MAX_FAILURES_PER_ACCOUNT)]
+    answers = [
+        try_sign_in(attacker, "agent@city.example").status_code for _ in range(throttle.MAX_FAILURES_PER_ACCOUNT)
+    ]
     assert answers == [401] * (throttle.MAX_FAILURES_PER_ACCOUNT - 1) + [429]
     # Even the right password is not checked while the attacker's address waits.
     refused = try_sign_in(attacker, "agent@city.example", PASSWORD)
@@ -136,8 +144,10 @@ def test_the_owner_signs_in_from_their_address_while_the_attacker_waits(app: Fas
 def test_an_address_trying_many_accounts_waits_for_all_of_them(app: FastAPI) -> None:
     make_user(app, Role.AGENT)
     attacker = TestClient(app, client=ATTACKER)
-    answers = [try_sign_in(attacker, f"staff{number}@city.example").status_code
-               for number in range(throttle.MAX_FAILURES_PER_ADDRESS)]
+    answers = [
+        try_sign_in(attacker, f"staff{number}@city.example").status_code
+        for number in range(throttle.MAX_FAILURES_PER_ADDRESS)
+    ]
     assert answers == [401] * (throttle.MAX_FAILURES_PER_ADDRESS - 1) + [429]
     assert try_sign_in(attacker, "agent@city.example", PASSWORD).status_code == 429
     sign_in(TestClient(app, client=VICTIM), "agent@city.example")
@@ -148,11 +158,16 @@ def test_the_message_says_how_many_minutes_are_left(app: FastAPI, engine: Engine
     attacker = TestClient(app, client=ATTACKER)
     for _ in range(throttle.MAX_FAILURES_PER_ACCOUNT):
         try_sign_in(attacker, "agent@city.example")
-    for left, said in ((timedelta(seconds=61), "Please wait 2 minutes,"),
-                       (timedelta(seconds=20), "Please wait 1 minute,")):
+    for left, said in (
+        (timedelta(seconds=61), "Please wait 2 minutes,"),
+        (timedelta(seconds=20), "Please wait 1 minute,"),
+    ):
         with Session(engine) as session:
-            session.execute(update(SignInFailure).where(SignInFailure.blocked_until.is_not(None))
-                            .values(blocked_until=utcnow() + left))
+            session.execute(
+                update(SignInFailure)
+                .where(SignInFailure.blocked_until.is_not(None))
+                .values(blocked_until=utcnow() + left)
+            )
             session.commit()
         assert said in try_sign_in(attacker, "agent@city.example", PASSWORD).text
     with Session(engine) as session:
@@ -185,8 +200,12 @@ def test_signing_in_clears_the_accounts_count_and_a_new_password_everyones(app: 
     for _ in range(throttle.MAX_FAILURES_PER_ACCOUNT):
         try_sign_in(attacker, "agent@city.example")
     new_password = "a brand new passphrase, 2026"
-    assert post_form(admin, f"/staff/users/{agent.id}/password", {"password": new_password},
-                     page=f"/staff/users/{agent.id}").status_code == 303
+    assert (
+        post_form(
+            admin, f"/staff/users/{agent.id}/password", {"password": new_password}, page=f"/staff/users/{agent.id}"
+        ).status_code
+        == 303
+    )
     assert (ATTACKER[0], "agent@city.example") not in failures(engine)
     sign_in(attacker, "agent@city.example", new_password)
 
@@ -205,12 +224,16 @@ def test_a_failure_is_counted_in_one_statement_not_read_and_written_back(app: Fa
 
     event.listen(engine, "before_cursor_execute", seen)
     try:
-        client.post("/staff/sign-in", data={"email": "agent@city.example", "password": WRONG,
-                                            "csrf_token": csrf_of(form.text)})
+        client.post(
+            "/staff/sign-in", data={"email": "agent@city.example", "password": WRONG, "csrf_token": csrf_of(form.text)}
+        )
     finally:
         event.remove(engine, "before_cursor_execute", seen)
-    counting = [statement for statement in statements
-                if re.match(r"\s*(UPDATE|INSERT)\b", statement, re.I) and "fail" in statement.lower()]
+    counting = [
+        statement
+        for statement in statements
+        if re.match(r"\s*(UPDATE|INSERT)\b", statement, re.I) and "fail" in statement.lower()
+    ]
     assert counting, "no failure was counted"
     for statement in counting:
         assert re.search(r"\b(\w*fail\w*)\s*=.*\b\1\s*\+", statement, re.I | re.S), statement
@@ -226,8 +249,9 @@ def test_failures_arriving_together_are_all_counted(app: FastAPI, engine: Engine
         try:
             with Session(engine) as session:
                 start.wait()
-                throttle.record_failure(session=session, address=ATTACKER[0], email=f"staff{number}@city.example",
-                                        now=utcnow())
+                throttle.record_failure(
+                    session=session, address=ATTACKER[0], email=f"staff{number}@city.example", now=utcnow()
+                )
                 session.commit()
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)
@@ -251,16 +275,29 @@ def test_the_upgrade_keeps_sessions_and_the_audit_logs_authors(tmp_path: Path) -
     moment: datetime = utcnow()
     try:
         with engine.begin() as connection:
-            connection.execute(text(
-                "INSERT INTO staff_users (id, email, display_name, role, divisions, password_hash, is_active, "
-                "failed_sign_ins, locked_until, created_at) VALUES (1, 'agent@city.example', 'Ann', 'agent', '[]', "
-                "'hash', 1, 3, :moment, :moment)"), {"moment": moment})
-            connection.execute(text(
-                "INSERT INTO staff_sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at) "
-                "VALUES ('token', 1, 'csrf', :moment, :moment, :moment)"), {"moment": moment})
-            connection.execute(text(
-                "INSERT INTO audit_log (created_at, actor_id, actor, action, before, after) "
-                "VALUES (:moment, 1, 'agent@city.example', 'sign_in', '{}', '{}')"), {"moment": moment})
+            connection.execute(
+                text(
+                    "INSERT INTO staff_users (id, email, display_name, role, divisions, password_hash, is_active, "
+                    "failed_sign_ins, locked_until, created_at) VALUES (1, 'agent@city.example', 'Ann', 'agent', '[]', "
+                    "'hash', 1, 3, :moment, :moment)"
+                ),
+                {"moment": moment},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO staff_sessions"
+                    " (token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at) "
+                    "VALUES ('token', 1, 'csrf', :moment, :moment, :moment)"
+                ),
+                {"moment": moment},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO audit_log (created_at, actor_id, actor, action, before, after) "
+                    "VALUES (:moment, 1, 'agent@city.example', 'sign_in', '{}', '{}')"
+                ),
+                {"moment": moment},
+            )
         migrate.upgrade(url)
         with engine.connect() as connection:
             assert connection.execute(text("SELECT user_id FROM staff_sessions")).scalar_one() == 1

@@ -61,10 +61,16 @@ def test_sign_in_takes_you_where_you_were_going(app: FastAPI, client: TestClient
     make_user(app, Role.AGENT)
     form = client.get("/staff/sign-in?next=/staff/analytics")
     assert 'value="/staff/analytics"' in form.text
-    response = client.post("/staff/sign-in", follow_redirects=False, data={
-        "email": "agent@city.example", "password": PASSWORD, "csrf_token": csrf_of(form.text),
-        "next": "/staff/analytics",
-    })
+    response = client.post(
+        "/staff/sign-in",
+        follow_redirects=False,
+        data={
+            "email": "agent@city.example",
+            "password": PASSWORD,
+            "csrf_token": csrf_of(form.text),
+            "next": "/staff/analytics",
+        },
+    )
     assert response.status_code == 303
     assert response.headers["location"] == "/staff/analytics"
     cookie = response.headers["set-cookie"]
@@ -75,9 +81,16 @@ def test_sign_in_takes_you_where_you_were_going(app: FastAPI, client: TestClient
 def test_sign_in_never_redirects_off_the_staff_pages(app: FastAPI, client: TestClient, target: str) -> None:
     make_user(app, Role.AGENT)
     form = client.get("/staff/sign-in")
-    response = client.post("/staff/sign-in", follow_redirects=False, data={
-        "email": "agent@city.example", "password": PASSWORD, "csrf_token": csrf_of(form.text), "next": target,
-    })
+    response = client.post(
+        "/staff/sign-in",
+        follow_redirects=False,
+        data={
+            "email": "agent@city.example",
+            "password": PASSWORD,
+            "csrf_token": csrf_of(form.text),
+            "next": target,
+        },
+    )
     assert response.headers["location"] == "/staff/cases"
 
 
@@ -85,14 +98,20 @@ def test_a_wrong_password_is_refused_and_audited(app: FastAPI, client: TestClien
     make_user(app, Role.AGENT)
     for email in ("agent@city.example", "nobody@city.example"):
         form = client.get("/staff/sign-in")
-        response = client.post("/staff/sign-in", data={
-            "email": email, "password": "not the password at all", "csrf_token": csrf_of(form.text),
-        })
+        response = client.post(
+            "/staff/sign-in",
+            data={
+                "email": email,
+                "password": "not the password at all",
+                "csrf_token": csrf_of(form.text),
+            },
+        )
         assert response.status_code == 401
         assert "email or password is not right" in response.text
         assert COOKIE_NAME not in client.cookies
     assert [(e.subject, e.summary) for e in audit_entries(engine, "sign_in_failed")] == [
-        ("agent@city.example", "wrong password"), ("nobody@city.example", "no such account"),
+        ("agent@city.example", "wrong password"),
+        ("nobody@city.example", "no such account"),
     ]
 
 
@@ -117,9 +136,7 @@ def test_an_idle_session_expires(app: FastAPI, engine: Engine) -> None:
         assert session.scalars(select(StaffSession)).all() == []
 
 
-def test_activity_slides_the_idle_deadline_but_never_past_the_maximum(
-    make_app: object, engine: Engine
-) -> None:
+def test_activity_slides_the_idle_deadline_but_never_past_the_maximum(make_app: object, engine: Engine) -> None:
     app = make_app(staff_session_idle_minutes=30, staff_session_max_hours=1)  # type: ignore[operator]
     client, _ = signed_in(app, Role.AGENT)
     with Session(engine) as session:
@@ -155,8 +172,11 @@ def test_another_sessions_token_is_refused(app: FastAPI) -> None:
     first, _ = signed_in(app, Role.ADMIN, email="one@city.example")
     second, _ = signed_in(app, Role.ADMIN, email="two@city.example")
     reference = new_case(first)
-    response = second.post(f"/staff/cases/{reference}/note", follow_redirects=False,
-                           data={"text": "x", "csrf_token": csrf_of(first.get("/staff/cases").text)})
+    response = second.post(
+        f"/staff/cases/{reference}/note",
+        follow_redirects=False,
+        data={"text": "x", "csrf_token": csrf_of(first.get("/staff/cases").text)},
+    )
     assert response.status_code == 403
 
 
@@ -187,10 +207,17 @@ def test_only_supervisors_and_admins_reopen(app: FastAPI) -> None:
 
 def test_an_admin_creates_and_changes_accounts(app: FastAPI, engine: Engine) -> None:
     admin, _ = signed_in(app, Role.ADMIN)
-    response = post_form(admin, "/staff/users", {
-        "email": "Rev@City.Example", "display_name": "Rita Reviewer", "role": "division_reviewer",
-        "divisions": ["TW", "UF"], "password": "reviewer password 123",
-    })
+    response = post_form(
+        admin,
+        "/staff/users",
+        {
+            "email": "Rev@City.Example",
+            "display_name": "Rita Reviewer",
+            "role": "division_reviewer",
+            "divisions": ["TW", "UF"],
+            "password": "reviewer password 123",
+        },
+    )
     assert response.status_code == 303
     reviewer = sign_in(TestClient(app), "rev@city.example", "reviewer password 123")
     assert reviewer.get("/staff/cases").status_code == 200
@@ -199,17 +226,26 @@ def test_an_admin_creates_and_changes_accounts(app: FastAPI, engine: Engine) -> 
     assert account.divisions == ["TW", "UF"]
     # A reviewer without divisions, a weak password, a taken email: each refused with the reason.
     for data, reason in (
-        ({"email": "x@city.example", "role": "division_reviewer", "password": "long enough password"},
-         "at least one division"),
+        (
+            {"email": "x@city.example", "role": "division_reviewer", "password": "long enough password"},
+            "at least one division",
+        ),
         ({"email": "y@city.example", "role": "agent", "password": "short"}, "at least 12 characters"),
         ({"email": "rev@city.example", "role": "agent", "password": "long enough password"}, "already an account"),
     ):
         response = post_form(admin, "/staff/users", {"display_name": "X", **data})
         assert response.status_code == 422 and reason in response.text
     # Switching the account off signs it out; resetting a password ends its sessions.
-    response = post_form(admin, f"/staff/users/{account.id}", {
-        "display_name": "Rita Reviewer", "role": "division_reviewer", "divisions": ["TW"], "is_active": "no",
-    })
+    response = post_form(
+        admin,
+        f"/staff/users/{account.id}",
+        {
+            "display_name": "Rita Reviewer",
+            "role": "division_reviewer",
+            "divisions": ["TW"],
+            "is_active": "no",
+        },
+    )
     assert response.status_code == 303
     assert reviewer.get("/staff/cases", follow_redirects=False).status_code == 303
     changes = audit_entries(engine, "update_user")[-1]
@@ -219,9 +255,15 @@ def test_an_admin_creates_and_changes_accounts(app: FastAPI, engine: Engine) -> 
 
 def test_an_admin_cannot_lock_themselves_out(app: FastAPI) -> None:
     admin, user = signed_in(app, Role.ADMIN)
-    response = post_form(admin, f"/staff/users/{user.id}", {
-        "display_name": "Admin", "role": "agent", "is_active": "yes",
-    })
+    response = post_form(
+        admin,
+        f"/staff/users/{user.id}",
+        {
+            "display_name": "Admin",
+            "role": "agent",
+            "is_active": "yes",
+        },
+    )
     assert response.status_code == 422
     assert "cannot remove your own admin role" in response.text
 
@@ -230,11 +272,13 @@ def test_changing_ones_password_needs_the_current_one_and_signs_out_elsewhere(ap
     client, user = signed_in(app, Role.AGENT)
     elsewhere = sign_in(TestClient(app), user.email)
     new = "a brand new long password"
-    wrong = post_form(client, "/staff/password", {"current_password": "nope", "new_password": new,
-                                                  "confirm_password": new})
+    wrong = post_form(
+        client, "/staff/password", {"current_password": "nope", "new_password": new, "confirm_password": new}
+    )
     assert wrong.status_code == 422 and "current password is not right" in wrong.text
-    done = post_form(client, "/staff/password", {"current_password": PASSWORD, "new_password": new,
-                                                 "confirm_password": new})
+    done = post_form(
+        client, "/staff/password", {"current_password": PASSWORD, "new_password": new, "confirm_password": new}
+    )
     assert done.status_code == 303
     assert client.get("/staff/cases").status_code == 200  # this browser got a fresh session
     assert elsewhere.get("/staff/cases", follow_redirects=False).status_code == 303
@@ -255,7 +299,8 @@ def test_create_admin_reads_the_password_from_stdin_or_the_environment(
     sign_in(TestClient(app), "boss@city.example", "the first admin password")
     sign_in(TestClient(app), "second@city.example", "another admin password")
     assert [(e.actor, e.subject) for e in audit_entries(engine, "create_user")] == [
-        ("create-admin command", "boss@city.example"), ("create-admin command", "second@city.example"),
+        ("create-admin command", "boss@city.example"),
+        ("create-admin command", "second@city.example"),
     ]
 
 

@@ -56,8 +56,15 @@ def test_the_list_filters_by_every_field(app: FastAPI, engine: Engine) -> None:
     ]
     made = []
     for i, (kind, division, service, channel, text) in enumerate(rows):
-        reference = new_case(client, kind=kind, division=division or ..., service_code=service or ...,
-                             channel=channel, description=text, location=f"{i} Queen St")
+        reference = new_case(
+            client,
+            kind=kind,
+            division=division or ...,
+            service_code=service or ...,
+            channel=channel,
+            description=text,
+            location=f"{i} Queen St",
+        )
         set_created_at(engine, reference, start + timedelta(days=i))
         made.append(reference)
     newest_first = made[::-1]
@@ -100,8 +107,14 @@ def test_bad_filters_are_explained_not_ignored(app: FastAPI) -> None:
     new_case(client)
     response = client.get("/staff/cases?kind=question&from=yesterday&division=NOPE&category=X&status=odd&subject=y")
     assert response.status_code == 200
-    for message in ("Choose a kind", "YYYY-MM-DD", "Choose a division", "Choose a category", "Choose a status",
-                    "Choose what the complaint is about"):
+    for message in (
+        "Choose a kind",
+        "YYYY-MM-DD",
+        "Choose a division",
+        "Choose a category",
+        "Choose a status",
+        "Choose what the complaint is about",
+    ):
         assert message in response.text
     assert ROW.findall(response.text) == []
 
@@ -112,8 +125,11 @@ def test_overdue_and_due_soon_cases_stand_out_and_filter(app: FastAPI, engine: E
     late, soon, later = (new_case(client, description=f"case {i}") for i in range(3))
     now = utcnow()
     with Session(engine) as session:
-        for reference, due in ((late, now - timedelta(hours=1)), (soon, now + timedelta(minutes=30)),
-                               (later, now + timedelta(days=30))):
+        for reference, due in (
+            (late, now - timedelta(hours=1)),
+            (soon, now + timedelta(minutes=30)),
+            (later, now + timedelta(days=30)),
+        ):
             session.execute(update(Case).where(Case.reference == reference).values(due_at=due))
         session.commit()
     assert listed(client, "overdue=overdue") == [late]
@@ -149,7 +165,7 @@ def test_keyset_paging_walks_every_case_once_both_ways(app: FastAPI, engine: Eng
     # And back: "Newer cases" from the last page gives the middle page, then the first.
     back = []
     html = client.get(url).text
-    while (newer := re.search(r'href="(/staff/cases\?[^"]*newer=[^"]+)" rel="prev"', html)):
+    while newer := re.search(r'href="(/staff/cases\?[^"]*newer=[^"]+)" rel="prev"', html):
         html = client.get(newer.group(1).replace("&amp;", "&")).text
         back.append(ROW.findall(html))
     assert back == [pages[1], pages[0]]
@@ -168,11 +184,20 @@ def test_a_malformed_cursor_starts_from_the_newest(app: FastAPI) -> None:
 @both_databases
 def test_the_case_page_shows_every_field_and_the_whole_conversation(app: FastAPI, engine: Engine) -> None:
     client, _ = signed_in(app, Role.AGENT)
-    reference = new_case(client, kind="complaint", division="SWMS", service_code="SWMS-MISSED-PICKUP",
-                         sender_id="conv-page", description="the garbage wasnt picked up AGAIN",
-                         location="45 Elm Street", details={"outcome": "pick it up today",
-                                                            "contact": {"method": "email", "consent": True},
-                                                            "attachments": ["photo-1.jpg"]})
+    reference = new_case(
+        client,
+        kind="complaint",
+        division="SWMS",
+        service_code="SWMS-MISSED-PICKUP",
+        sender_id="conv-page",
+        description="the garbage wasnt picked up AGAIN",
+        location="45 Elm Street",
+        details={
+            "outcome": "pick it up today",
+            "contact": {"method": "email", "consent": True},
+            "attachments": ["photo-1.jpg"],
+        },
+    )
     t = load(engine, reference).created_at.timestamp()
     events.create(engine)  # Rasa's table, with an id each database fills in
     talk = Conversation(engine, "conv-page")
@@ -180,19 +205,46 @@ def test_the_case_page_shows_every_field_and_the_whole_conversation(app: FastAPI
     talk.user(t - 50, "the garbage wasnt picked up AGAIN", "complaint", 0.93)
     talk.bot(t - 49, "Sorry about that. Where was it?")
     talk.user(t - 20, "45 Elm Street", "inform", 0.71)
-    talk._add("user", t - 15, {"text": "here is a photo", "metadata": {"attachments": [
-        {"url": "https://api.twilio.example/Media/ME1", "content_type": "image/jpeg"}, "not a mapping"]},
-        "parse_data": {"intent": {"name": "inform", "confidence": 0.5}}})
+    talk._add(
+        "user",
+        t - 15,
+        {
+            "text": "here is a photo",
+            "metadata": {
+                "attachments": [
+                    {"url": "https://api.twilio.example/Media/ME1", "content_type": "image/jpeg"},
+                    "not a mapping",
+                ]
+            },
+            "parse_data": {"intent": {"name": "inform", "confidence": 0.5}},
+        },
+    )
     talk.bot(t, f"Thanks. Your reference is {reference}.")
     # A relayed staff reply arrives as an external event: not something the resident said.
-    talk._add("user", t + 5, {"text": "EXTERNAL: EXTERNAL_staff_reply", "metadata": {"is_external": True},
-                              "parse_data": {"intent": {"name": "EXTERNAL_staff_reply"}}})
+    talk._add(
+        "user",
+        t + 5,
+        {
+            "text": "EXTERNAL: EXTERNAL_staff_reply",
+            "metadata": {"is_external": True},
+            "parse_data": {"intent": {"name": "EXTERNAL_staff_reply"}},
+        },
+    )
     talk.bot(t + 5, f"About your report {reference}: we are on it")
     html = client.get(f"/staff/cases/{reference}").text
-    for expected in (f'Complaint <span class="reference">{reference}</span>', "45 Elm Street",
-                     "Solid Waste Management Services", "Missed collection", "Web chat (REST)", "conv-page",
-                     "pick it up today", "photo-1.jpg",
-                     "Not recorded yet", "Nobody yet", "Method: Email; Agreed to be contacted: Yes"):
+    for expected in (
+        f'Complaint <span class="reference">{reference}</span>',
+        "45 Elm Street",
+        "Solid Waste Management Services",
+        "Missed collection",
+        "Web chat (REST)",
+        "conv-page",
+        "pick it up today",
+        "photo-1.jpg",
+        "Not recorded yet",
+        "Nobody yet",
+        "Method: Email; Agreed to be contacted: Yes",
+    ):
         assert expected in html, expected
     turns = re.findall(r'<li class="turn turn-(resident|bot)">.*?<p class="resident-text">(.*?)</p>', html, re.S)
     assert turns == [
@@ -242,8 +294,14 @@ def test_a_complaint_from_acknowledgement_to_closing(app: FastAPI, engine: Engin
     assert load(engine, reference).status is CaseStatus.IN_PROGRESS
 
     # Moving it to Solid Waste brings Solid Waste's 7-day stage-1 limit.
-    assert post_form(client, f"{path}/reassign", {"division": "SWMS", "category": "SWMS-MISSED-PICKUP",
-                                                  "reason": "It is about collection"}).status_code == 303
+    assert (
+        post_form(
+            client,
+            f"{path}/reassign",
+            {"division": "SWMS", "category": "SWMS-MISSED-PICKUP", "reason": "It is about collection"},
+        ).status_code
+        == 303
+    )
     case = load(engine, reference)
     assert (case.division, case.service_code) == ("SWMS", "SWMS-MISSED-PICKUP")
     assert case.respond_due_at == levels.add_working_days(case.created_at, 7)
@@ -251,10 +309,18 @@ def test_a_complaint_from_acknowledgement_to_closing(app: FastAPI, engine: Engin
     assert "belongs to Transportation Services" in mismatch.text
 
     assert post_form(client, f"{path}/note", {"text": "Route 12 was short-staffed"}).status_code == 303
-    assert post_form(client, f"{path}/action", {"action_kind": "corrective_action",
-                                                "text": "Sent a truck the same day"}).status_code == 303
-    assert post_form(client, f"{path}/action", {"action_kind": "preventive_action",
-                                                "text": "Added a spare crew on Mondays"}).status_code == 303
+    assert (
+        post_form(
+            client, f"{path}/action", {"action_kind": "corrective_action", "text": "Sent a truck the same day"}
+        ).status_code
+        == 303
+    )
+    assert (
+        post_form(
+            client, f"{path}/action", {"action_kind": "preventive_action", "text": "Added a spare crew on Mondays"}
+        ).status_code
+        == 303
+    )
 
     # Closing a complaint without a recorded contact is refused, with the reason, and changes nothing.
     refused = post_refused(client, f"{path}/close", {"text": "done"})
@@ -266,8 +332,14 @@ def test_a_complaint_from_acknowledgement_to_closing(app: FastAPI, engine: Engin
     future = (utcnow() + timedelta(days=2)).astimezone(levels.zone).strftime("%Y-%m-%dT%H:%M")
     early = post_refused(client, f"{path}/contact", {"method": "phone", "contacted_at": future, "summary": "x"})
     assert "in the future" in early.text
-    assert post_form(client, f"{path}/contact", {"method": "phone", "contacted_at": local_now,
-                                                 "summary": "Explained the missed pickup"}).status_code == 303
+    assert (
+        post_form(
+            client,
+            f"{path}/contact",
+            {"method": "phone", "contacted_at": local_now, "summary": "Explained the missed pickup"},
+        ).status_code
+        == 303
+    )
     assert post_form(client, f"{path}/close", {"text": "Resident satisfied"}).status_code == 303
     case = load(engine, reference)
     assert case.status is CaseStatus.CLOSED and case.closed_at and case.resolved_at and case.due_at is None
@@ -293,7 +365,14 @@ def test_a_complaint_from_acknowledgement_to_closing(app: FastAPI, engine: Engin
     ]
     entries = audit(engine, reference)
     assert [e.action for e in entries] == [
-        "acknowledge", "assign", "reassign", "note", "corrective_action", "preventive_action", "contact", "close",
+        "acknowledge",
+        "assign",
+        "reassign",
+        "note",
+        "corrective_action",
+        "preventive_action",
+        "contact",
+        "close",
         "reopen",
     ]
     assert {e.actor for e in entries[:-1]} == {"agent@city.example"} and entries[-1].actor == "sup@city.example"
@@ -311,8 +390,10 @@ def test_a_complaint_is_resolved_only_after_a_recorded_contact(app: FastAPI, eng
     client, _ = signed_in(app, Role.AGENT)
     reference = new_case(client, kind="complaint", division="TW")
     path = f"/staff/cases/{reference}"
-    assert "can be resolved only after contact with the resident is recorded. Now: not recorded yet" in \
-        client.get(path).text
+    assert (
+        "can be resolved only after contact with the resident is recorded. Now: not recorded yet"
+        in client.get(path).text
+    )
     # Refused with the reason and what to do, the summary kept in the form, and nothing changed or audited.
     refused = post_refused(client, f"{path}/resolve", {"summary": "Sent a crew"})
     assert refused.status_code == 200
@@ -322,8 +403,14 @@ def test_a_complaint_is_resolved_only_after_a_recorded_contact(app: FastAPI, eng
     assert history(engine, reference) == [] and audit(engine, reference) == []
 
     local_now = utcnow().astimezone(app.state.service_levels.zone).strftime("%Y-%m-%dT%H:%M")
-    assert post_form(client, f"{path}/contact", {"method": "email", "contacted_at": local_now,
-                                                 "summary": "Told them a crew is coming"}).status_code == 303
+    assert (
+        post_form(
+            client,
+            f"{path}/contact",
+            {"method": "email", "contacted_at": local_now, "summary": "Told them a crew is coming"},
+        ).status_code
+        == 303
+    )
     assert post_form(client, f"{path}/resolve", {"summary": "Sent a crew"}).status_code == 303
     case = load(engine, reference)
     assert case.status is CaseStatus.RESOLVED and case.resolved_at is not None and case.due_at is None
@@ -334,8 +421,7 @@ def test_a_complaint_is_resolved_only_after_a_recorded_contact(app: FastAPI, eng
 
 
 @both_databases
-def test_reclassifying_is_recorded_and_moves_the_deadlines(tmp_path: object, make_app: object,
-                                                            engine: Engine) -> None:
+def test_reclassifying_is_recorded_and_moves_the_deadlines(tmp_path: object, make_app: object, engine: Engine) -> None:
     path_ = tmp_path / "levels.yml"  # type: ignore[operator]
     path_.write_text("kinds:\n  service_request: {respond_stage_1: 3}\n")
     app = make_app(service_levels_path=path_)  # type: ignore[operator]
@@ -343,8 +429,11 @@ def test_reclassifying_is_recorded_and_moves_the_deadlines(tmp_path: object, mak
     reference = new_case(client, kind="complaint", division="TS")
     missing = post_refused(client, f"/staff/cases/{reference}/reclassify", {"kind": "service_request"})
     assert "Please write why the kind changes" in missing.text
-    response = post_form(client, f"/staff/cases/{reference}/reclassify",
-                         {"kind": "service_request", "reason": "A first report of a pothole"})
+    response = post_form(
+        client,
+        f"/staff/cases/{reference}/reclassify",
+        {"kind": "service_request", "reason": "A first report of a pothole"},
+    )
     assert response.status_code == 303
     case = load(engine, reference)
     assert case.kind is CaseKind.SERVICE_REQUEST and case.reference.startswith("C-")
@@ -358,9 +447,7 @@ def test_reclassifying_is_recorded_and_moves_the_deadlines(tmp_path: object, mak
 
 
 @both_databases
-def test_escalation_needs_a_different_handler_and_restarts_the_clock_at_stage_2(
-    app: FastAPI, engine: Engine
-) -> None:
+def test_escalation_needs_a_different_handler_and_restarts_the_clock_at_stage_2(app: FastAPI, engine: Engine) -> None:
     client, agent = signed_in(app, Role.AGENT)
     supervisor = make_user(app, Role.SUPERVISOR, email="sup@city.example", name="Sue Supervisor")
     reviewer_elsewhere = make_user(app, Role.DIVISION_REVIEWER, email="rev@city.example", divisions=["UF"])
@@ -371,8 +458,10 @@ def test_escalation_needs_a_different_handler_and_restarts_the_clock_at_stage_2(
     assert "different handler" in same.text
     blind = post_refused(client, f"{path}/escalate", {"handler": str(reviewer_elsewhere.id), "reason": "x"})
     assert "could not see this case" in blind.text
-    assert post_form(client, f"{path}/escalate", {"handler": str(supervisor.id),
-                                                  "reason": "Resident unhappy"}).status_code == 303
+    assert (
+        post_form(client, f"{path}/escalate", {"handler": str(supervisor.id), "reason": "Resident unhappy"}).status_code
+        == 303
+    )
     case = load(engine, reference)
     assert (case.stage, case.assignee_id, case.status) == (2, supervisor.id, CaseStatus.IN_PROGRESS)
     assert case.respond_due_at == app.state.service_levels.add_working_days(case.escalated_at, 20)
@@ -386,8 +475,10 @@ def test_escalation_needs_a_different_handler_and_restarts_the_clock_at_stage_2(
     # A division reviewer cannot escalate.
     reviewer, _ = signed_in(app, Role.DIVISION_REVIEWER, email="tw@city.example", divisions=["TW"])
     other = new_case(client, kind="complaint", division="TW")
-    assert post_form(reviewer, f"/staff/cases/{other}/escalate", {"handler": str(agent.id), "reason": "x"})\
-        .status_code == 403
+    assert (
+        post_form(reviewer, f"/staff/cases/{other}/escalate", {"handler": str(agent.id), "reason": "x"}).status_code
+        == 403
+    )
 
 
 @both_databases
@@ -395,8 +486,12 @@ def test_compliments_are_forwarded_to_the_named_team(app: FastAPI, engine: Engin
     client, _ = signed_in(app, Role.AGENT)
     compliment = new_case(client, kind="compliment", division="TS", description="The crew on Elm St was amazing")
     complaint = new_case(client, kind="complaint")
-    assert post_form(client, f"/staff/cases/{compliment}/forward",
-                     {"team": "Elm St road crew", "text": "Well done!"}).status_code == 303
+    assert (
+        post_form(
+            client, f"/staff/cases/{compliment}/forward", {"team": "Elm St road crew", "text": "Well done!"}
+        ).status_code
+        == 303
+    )
     assert history(engine, compliment) == [("forward", None, "Elm St road crew", "Well done!")]
     assert "Forwarded to Elm St road crew" in client.get(f"/staff/cases/{compliment}").text
     refused = post_refused(client, f"/staff/cases/{complaint}/forward", {"team": "Crew"})
@@ -423,8 +518,11 @@ def test_unknown_cases_and_actions_are_404(app: FastAPI) -> None:
 def test_a_failed_action_keeps_what_was_typed(app: FastAPI) -> None:
     client, _ = signed_in(app, Role.AGENT)
     reference = new_case(client, kind="complaint")
-    response = post_refused(client, f"/staff/cases/{reference}/contact",
-                         {"method": "email", "contacted_at": "not a time", "summary": "Sent the details"})
+    response = post_refused(
+        client,
+        f"/staff/cases/{reference}/contact",
+        {"method": "email", "contacted_at": "not a time", "summary": "Sent the details"},
+    )
     assert response.status_code == 200
     assert "Give the date and time of the contact." in response.text
     assert ">Sent the details</textarea>" in response.text
@@ -441,16 +539,26 @@ def test_notes_must_be_reasonable(app: FastAPI, field: str, value: str) -> None:
 
 def test_the_case_page_shows_answers_in_words_and_the_date_a_relative_day_meant(app: FastAPI, engine: Engine) -> None:
     client, _ = signed_in(app, Role.AGENT)
-    reference = new_case(client, kind="service_request", division="TS", service_code="TS-POTHOLE", channel="sms",
-                         details={"when": "yesterday evening", "service_attributes": {"lane_position": "curb_lane"},
-                                  "contact": {"method": "channel", "consent": True}})
+    reference = new_case(
+        client,
+        kind="service_request",
+        division="TS",
+        service_code="TS-POTHOLE",
+        channel="sms",
+        details={
+            "when": "yesterday evening",
+            "service_attributes": {"lane_position": "curb_lane"},
+            "contact": {"method": "channel", "consent": True},
+        },
+    )
     set_created_at(engine, reference, datetime(2026, 3, 4, 15, 0, tzinfo=timezone.utc))  # Wed 4 Mar in Toronto
     html = client.get(f"/staff/cases/{reference}").text
     facts = dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", html.split("<h3>Other answers</h3>")[1], re.S))
     assert facts["Lane position"] == "Curb lane"
     assert facts["How to reach them"] == "Method: Reply on the channel they used (SMS); Agreed to be contacted: Yes"
-    assert facts["When"] == ('yesterday evening <span class="meant">(<time datetime="2026-03-03">Tue 3 Mar 2026'
-                             '</time>)</span>')
+    assert facts["When"] == (
+        'yesterday evening <span class="meant">(<time datetime="2026-03-03">Tue 3 Mar 2026</time>)</span>'
+    )
     for code in ("curb_lane", "lane_position", "Method: channel", "service_attributes"):
         assert code not in html, code
 
@@ -462,13 +570,26 @@ def test_an_answer_that_is_not_a_relative_day_is_shown_as_given(app: FastAPI) ->
     assert "<dt>When</dt><dd>&lt;b&gt;around Easter&lt;/b&gt;</dd>" in html
 
 
-@pytest.mark.parametrize("said, meant", [
-    ("today", "2026-03-04"), ("this morning around 7", "2026-03-04"), ("Yesterday", "2026-03-03"),
-    ("last night", "2026-03-03"), ("the day before yesterday", "2026-03-02"), ("3 days ago", "2026-03-01"),
-    ("two days ago", "2026-03-02"), ("a week ago", "2026-02-25"), ("last Monday", "2026-03-02"),
-    ("last Wednesday", "2026-02-25"), ("since last friday", "2026-02-27"), ("on Sunday", "2026-03-01"),
-    ("in the spring", None), ("every day", None), ("", None),
-])
+@pytest.mark.parametrize(
+    "said, meant",
+    [
+        ("today", "2026-03-04"),
+        ("this morning around 7", "2026-03-04"),
+        ("Yesterday", "2026-03-03"),
+        ("last night", "2026-03-03"),
+        ("the day before yesterday", "2026-03-02"),
+        ("3 days ago", "2026-03-01"),
+        ("two days ago", "2026-03-02"),
+        ("a week ago", "2026-02-25"),
+        ("last Monday", "2026-03-02"),
+        ("last Wednesday", "2026-02-25"),
+        ("since last friday", "2026-02-27"),
+        ("on Sunday", "2026-03-01"),
+        ("in the spring", None),
+        ("every day", None),
+        ("", None),
+    ],
+)
 def test_simple_relative_days_are_resolved_against_the_day_the_case_came(said: str, meant: str | None) -> None:
     received = datetime(2026, 3, 5, 2, 30, tzinfo=timezone.utc)  # still Wed 4 Mar in Toronto
     found = resolve_day(said, received, ZoneInfo("America/Toronto"))
@@ -484,30 +605,57 @@ def test_the_transcript_shows_the_button_the_resident_pressed(app: FastAPI, engi
     talk = Conversation(engine, "conv-buttons")
     talk.session_start(t - 60)
     talk.user(t - 50, "pothole on Elm", "service_request", 0.9)
-    talk._add("bot", t - 40, {"text": "Is that right?", "data": {"buttons": [
-        {"title": "Yes, send it", "payload": "yes"}, {"title": "Change something", "payload": "no"},
-        {"title": "<i>odd</i>", "payload": "odd"}, {"title": 5, "payload": "bad"}]}})
+    talk._add(
+        "bot",
+        t - 40,
+        {
+            "text": "Is that right?",
+            "data": {
+                "buttons": [
+                    {"title": "Yes, send it", "payload": "yes"},
+                    {"title": "Change something", "payload": "no"},
+                    {"title": "<i>odd</i>", "payload": "odd"},
+                    {"title": 5, "payload": "bad"},
+                ]
+            },
+        },
+    )
     talk.user(t - 30, "no", "deny", 0.99)
     talk.user(t - 20, "yes", "affirm", 0.99)  # typed, with no buttons offered since the last turn
     talk._add("bot", t - 10, {"text": "Which one?", "data": {"buttons": [{"title": "<i>odd</i>", "payload": "odd"}]}})
     talk.user(t - 5, "odd", "inform", 0.5)
     html = client.get(f"/staff/cases/{reference}").text
-    turns = re.findall(r'<li class="turn turn-resident">.*?<p class="resident-text">(.*?)</p>\s*(<p class="hint '
-                       r'pressed">.*?</p>)?', html, re.S)
+    turns = re.findall(
+        r'<li class="turn turn-resident">.*?<p class="resident-text">(.*?)</p>\s*(<p class="hint '
+        r'pressed">.*?</p>)?',
+        html,
+        re.S,
+    )
     assert turns == [
         ("pothole on Elm", ""),
-        ("Change something", '<p class="hint pressed">The answer of an offered button (pressed, or typed the same); '
-         'the assistant received <code>no</code></p>'),
+        (
+            "Change something",
+            '<p class="hint pressed">The answer of an offered button (pressed, or typed the same); '
+            "the assistant received <code>no</code></p>",
+        ),
         ("yes", ""),
-        ("&lt;i&gt;odd&lt;/i&gt;",
-         '<p class="hint pressed">The answer of an offered button (pressed, or typed the same); '
-         'the assistant received <code>odd</code></p>'),
+        (
+            "&lt;i&gt;odd&lt;/i&gt;",
+            '<p class="hint pressed">The answer of an offered button (pressed, or typed the same); '
+            "the assistant received <code>odd</code></p>",
+        ),
     ]
     transcript = client.get(f"/api/cases/{reference}", headers=STAFF).json()["transcript"]
     assert [turn["button_title"] for turn in transcript if turn["role"] == "resident"] == [
-        None, "Change something", None, "<i>odd</i>"]
-    assert transcript[1]["buttons"][:2] == [{"title": "Yes, send it", "payload": "yes"},
-                                           {"title": "Change something", "payload": "no"}]
+        None,
+        "Change something",
+        None,
+        "<i>odd</i>",
+    ]
+    assert transcript[1]["buttons"][:2] == [
+        {"title": "Yes, send it", "payload": "yes"},
+        {"title": "Change something", "payload": "no"},
+    ]
 
 
 @both_databases
@@ -518,8 +666,12 @@ def test_only_complaints_are_escalated_and_service_requests_are_not_offered_it(a
     complaint = new_case(client, kind="complaint", division="TS")
     assert "Escalate to stage 2" not in client.get(f"/staff/cases/{request}").text
     assert "Escalate to stage 2" in client.get(f"/staff/cases/{complaint}").text
-    refused = post_refused(client, f"/staff/cases/{request}/escalate", {"handler": str(other.id), "reason": "Loud"},
-                           page=f"/staff/cases/{complaint}")
+    refused = post_refused(
+        client,
+        f"/staff/cases/{request}/escalate",
+        {"handler": str(other.id), "reason": "Loud"},
+        page=f"/staff/cases/{complaint}",
+    )
     assert "Only complaints have a stage 2" in refused.text
     assert load(engine, request).stage == 1
 

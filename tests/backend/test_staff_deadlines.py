@@ -8,9 +8,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from backend_testing import ACTIONS, case_body
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from backend_testing import ACTIONS, case_body
 from staff_testing import _empty_staff_tables, _quick_password_hashing, load, new_case  # noqa: F401
 
 from backend.cases.deadlines import Limit, ServiceLevels, ServiceLevelsError
@@ -55,13 +55,16 @@ def test_the_shipped_file_has_the_default_limits_and_ontario_holidays() -> None:
 
 
 def test_limits_per_kind_and_per_division_and_kind(tmp_path: Path) -> None:
-    levels = levels_from(tmp_path, """
+    levels = levels_from(
+        tmp_path,
+        """
 kinds:
   compliment: {acknowledge: 10}
 divisions:
   Solid Waste Management Services:
     service_request: {respond_stage_1: 3}
-""")
+""",
+    )
     assert levels.limit(Limit.ACKNOWLEDGE, kind=CaseKind.COMPLIMENT, division="TW") == 10
     assert levels.limit(Limit.ACKNOWLEDGE, kind=CaseKind.COMPLAINT, division="TW") == 5
     assert levels.limit(Limit.RESPOND_STAGE_1, kind=CaseKind.SERVICE_REQUEST, division="SWMS") == 3

@@ -209,8 +209,12 @@ def test_an_open311_case_has_no_conversation_to_reply_to(replying_app: FastAPI, 
 def test_settings_read_the_rasa_address_and_token() -> None:
     from backend.config import Settings
 
-    settings = Settings.from_env({"INTAKE_RASA_URL": "http://127.0.0.1:5005/", "INTAKE_RASA_TOKEN": " t ",
-                                  "INTAKE_RASA_TIMEOUT": "3"})
-    assert (settings.rasa_url, settings.rasa_token, settings.rasa_timeout_seconds) == ("http://127.0.0.1:5005", "t",
-                                                                                       3.0)
+    settings = Settings.from_env(
+        {"INTAKE_RASA_URL": "http://127.0.0.1:5005/", "INTAKE_RASA_TOKEN": " t ", "INTAKE_RASA_TIMEOUT": "3"}
+    )
+    assert (settings.rasa_url, settings.rasa_token, settings.rasa_timeout_seconds) == (
+        "http://127.0.0.1:5005",
+        "t",
+        3.0,
+    )
     assert "rasa_token" not in repr(settings)

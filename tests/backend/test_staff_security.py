@@ -38,7 +38,7 @@ def audit_entries(engine: Engine) -> int:
 
 def assert_only_text(html: str, where: str) -> None:
     """Fail when any part of the payload came through as markup rather than as escaped text."""
-    for raw in ("<script>alert", "<img src=x", "onerror=\"alert", 'href="javascript:', "href='javascript:"):
+    for raw in ("<script>alert", "<img src=x", 'onerror="alert', 'href="javascript:', "href='javascript:"):
         assert raw not in html, f"{where}: {raw!r} is markup"
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, f"{where}: the script text is not shown"
     assert "&lt;img src=x onerror=&#34;alert(2)&#34;&gt;" in html, f"{where}: the image text is not shown"
@@ -48,17 +48,25 @@ def assert_only_text(html: str, where: str) -> None:
 @both_databases
 def test_a_residents_markup_is_shown_as_text_on_every_page(app: FastAPI, engine: Engine) -> None:
     client, _ = signed_in(app, Role.ADMIN, name=f"Admin {SCRIPT}")
-    reference = new_case(client, kind="compliment", description=PAYLOAD, location=f"12 Elm St {IMAGE}",
-                         sender_id=f"conv-{SCRIPT}"[:255], details={f"key {SCRIPT}": f"value {IMAGE}",
-                                                                    "attachments": [LINK]})
+    reference = new_case(
+        client,
+        kind="compliment",
+        description=PAYLOAD,
+        location=f"12 Elm St {IMAGE}",
+        sender_id=f"conv-{SCRIPT}"[:255],
+        details={f"key {SCRIPT}": f"value {IMAGE}", "attachments": [LINK]},
+    )
     events.create(engine)
     created = load(engine, reference).created_at.timestamp()
     talk = Conversation(engine, f"conv-{SCRIPT}")
     talk.user(created - 30, PAYLOAD, "compliment", 0.9)
     talk.bot(created - 29, f"You said: {PAYLOAD}")
     # Staff text can carry the same markup (a pasted email, say): it is escaped too.
-    for path, data in (("note", {"text": PAYLOAD}), ("forward", {"team": f"Crew {SCRIPT}", "text": PAYLOAD}),
-                       ("reassign", {"division": "TS", "reason": PAYLOAD})):
+    for path, data in (
+        ("note", {"text": PAYLOAD}),
+        ("forward", {"team": f"Crew {SCRIPT}", "text": PAYLOAD}),
+        ("reassign", {"division": "TS", "reason": PAYLOAD}),
+    ):
         assert post_form(client, f"/staff/cases/{reference}/{path}", data).status_code == 303, path
     # A second case from another resident with the same words, so that they can become a theme.
     new_case(client, kind="compliment", description=PAYLOAD, sender_id="another-resident")
@@ -95,19 +103,45 @@ def test_staff_pages_forbid_scripts_framing_and_caching(app: FastAPI) -> None:
 
 
 STAFF_FORMS = [
-    "/staff/sign-out", "/staff/password", "/staff/users", "/staff/users/1", "/staff/users/1/password",
-    *[f"/staff/cases/{{reference}}/{action}" for action in (
-        "acknowledge", "assign", "reassign", "reclassify", "note", "contact", "action", "escalate", "resolve",
-        "close", "reopen", "reply", "forward",
-    )],
+    "/staff/sign-out",
+    "/staff/password",
+    "/staff/users",
+    "/staff/users/1",
+    "/staff/users/1/password",
+    *[
+        f"/staff/cases/{{reference}}/{action}"
+        for action in (
+            "acknowledge",
+            "assign",
+            "reassign",
+            "reclassify",
+            "note",
+            "contact",
+            "action",
+            "escalate",
+            "resolve",
+            "close",
+            "reopen",
+            "reply",
+            "forward",
+        )
+    ],
 ]
 
 
 def test_every_staff_form_without_its_csrf_token_is_refused(app: FastAPI, engine: Engine) -> None:
     client, _ = signed_in(app, Role.ADMIN)
     reference = new_case(client, kind="compliment")
-    data = {"text": "hello", "reason": "because", "summary": "done", "password": "another long password",
-            "display_name": "X", "role": "agent", "email": "x@city.example", "team": "Crew"}
+    data = {
+        "text": "hello",
+        "reason": "because",
+        "summary": "done",
+        "password": "another long password",
+        "display_name": "X",
+        "role": "agent",
+        "email": "x@city.example",
+        "team": "Crew",
+    }
     before = audit_entries(engine)
     for path in STAFF_FORMS:
         for token in (None, "", "forged-token"):
@@ -117,7 +151,6 @@ def test_every_staff_form_without_its_csrf_token_is_refused(app: FastAPI, engine
             assert "nothing was changed" in response.text
     assert audit_entries(engine) == before
     assert client.get("/staff/cases").status_code == 200  # still signed in: the forms were refused, not the session
-
 
 
 @both_databases
@@ -131,8 +164,9 @@ def test_a_division_reviewer_sees_only_their_divisions(app: FastAPI) -> None:
         response = client.get(f"/staff/cases/{reference}")
         assert response.status_code == 403
         assert "division you do not review" in response.text
-        assert post_form(client, f"/staff/cases/{reference}/note", {"text": "x"}, page="/staff/cases")\
-            .status_code == 403
+        assert (
+            post_form(client, f"/staff/cases/{reference}/note", {"text": "x"}, page="/staff/cases").status_code == 403
+        )
     listed = client.get("/staff/cases").text
     assert ours in listed and theirs not in listed and nobodys not in listed
     # Asking for another division by filter shows nothing of it either.
@@ -147,7 +181,10 @@ def test_a_division_reviewer_gets_403_on_another_divisions_case_page_and_actions
     assert reviewer.get(f"/staff/cases/{theirs}").status_code == 403
     token = csrf_of(reviewer.get("/staff/cases").text)
     for action in ("note", "close", "reassign", "contact"):
-        response = reviewer.post(f"/staff/cases/{theirs}/{action}", follow_redirects=False,
-                                 data={"csrf_token": token, "text": "x", "division": "UF"})
+        response = reviewer.post(
+            f"/staff/cases/{theirs}/{action}",
+            follow_redirects=False,
+            data={"csrf_token": token, "text": "x", "division": "UF"},
+        )
         assert response.status_code == 403, action
     assert audit_entries(engine) == before

@@ -36,8 +36,14 @@ class Conversation:
         self.engine = engine
         self.sender_id = sender_id
 
-    def _add(self, type_name: str, timestamp: float, data: dict[str, Any], intent: str | None = None,
-             action: str | None = None) -> None:
+    def _add(
+        self,
+        type_name: str,
+        timestamp: float,
+        data: dict[str, Any],
+        intent: str | None = None,
+        action: str | None = None,
+    ) -> None:
         event = {"event": type_name, "timestamp": timestamp, **data}
         with self.engine.begin() as connection:
             connection.execute(
@@ -56,11 +62,25 @@ class Conversation:
             )
 
     def session_start(self, timestamp: float) -> None:
-        self._add("action", timestamp, {"name": "action_session_start", "policy": None, "confidence": 1.0,
-                                        "action_text": None, "hide_rule_turn": False}, action="action_session_start")
+        self._add(
+            "action",
+            timestamp,
+            {
+                "name": "action_session_start",
+                "policy": None,
+                "confidence": 1.0,
+                "action_text": None,
+                "hide_rule_turn": False,
+            },
+            action="action_session_start",
+        )
         self._add("session_started", timestamp, {})
-        self._add("action", timestamp, {"name": "action_listen", "policy": None, "confidence": None,
-                                        "action_text": None, "hide_rule_turn": False}, action="action_listen")
+        self._add(
+            "action",
+            timestamp,
+            {"name": "action_listen", "policy": None, "confidence": None, "action_text": None, "hide_rule_turn": False},
+            action="action_listen",
+        )
 
     def user(self, timestamp: float, text_: str, intent: str, confidence: float) -> None:
         parse_data = {
@@ -71,16 +91,43 @@ class Conversation:
             "metadata": {},
             "intent_ranking": [{"name": intent, "confidence": confidence}],
         }
-        self._add("user", timestamp, {"text": text_, "parse_data": parse_data, "input_channel": "rest",
-                                      "message_id": "5f1c", "metadata": {}}, intent=intent)
+        self._add(
+            "user",
+            timestamp,
+            {"text": text_, "parse_data": parse_data, "input_channel": "rest", "message_id": "5f1c", "metadata": {}},
+            intent=intent,
+        )
         self._add("user_featurization", timestamp, {"use_text_for_featurization": False})
 
     def bot(self, timestamp: float, text_: str) -> None:
-        self._add("action", timestamp, {"name": "utter_x", "policy": "RulePolicy", "confidence": 1.0,
-                                        "action_text": None, "hide_rule_turn": False}, action="utter_x")
-        self._add("bot", timestamp, {"text": text_, "data": {"elements": None, "quick_replies": None, "buttons": None,
-                                                               "attachment": None, "image": None, "custom": None},
-                                     "metadata": {"utter_action": "utter_x"}})
+        self._add(
+            "action",
+            timestamp,
+            {
+                "name": "utter_x",
+                "policy": "RulePolicy",
+                "confidence": 1.0,
+                "action_text": None,
+                "hide_rule_turn": False,
+            },
+            action="utter_x",
+        )
+        self._add(
+            "bot",
+            timestamp,
+            {
+                "text": text_,
+                "data": {
+                    "elements": None,
+                    "quick_replies": None,
+                    "buttons": None,
+                    "attachment": None,
+                    "image": None,
+                    "custom": None,
+                },
+                "metadata": {"utter_action": "utter_x"},
+            },
+        )
 
     def slot(self, timestamp: float, name: str, value: Any) -> None:
         self._add("slot", timestamp, {"name": name, "value": value})
@@ -164,9 +211,7 @@ def test_no_events_table_means_an_empty_transcript(client: TestClient) -> None:
     assert response.json()["transcript"] == []
 
 
-def test_a_separate_tracker_database_is_read(
-    tmp_path: Path, make_app: Callable[..., FastAPI], settings: Any
-) -> None:
+def test_a_separate_tracker_database_is_read(tmp_path: Path, make_app: Callable[..., FastAPI], settings: Any) -> None:
     tracker_url = f"sqlite:///{tmp_path / 'tracker.db'}"
     tracker = create_engine(tracker_url)
     try:

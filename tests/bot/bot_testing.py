@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Optional
+from typing import Any
 
 import pytest
 import yaml
@@ -47,7 +48,7 @@ def grade_level(text: str) -> float:
     return 0.39 * len(words) / sentences + 11.8 * sum(syllables(w) for w in words) / len(words) - 15.59
 
 
-def plain_language_problems(text: str) -> List[str]:
+def plain_language_problems(text: str) -> list[str]:
     """Return what makes a message unfit for a resident: too long for two texts, not GSM-7, too hard, two questions."""
     problems = []
     if len(text) > TWO_SEGMENTS:
@@ -63,16 +64,16 @@ def plain_language_problems(text: str) -> List[str]:
 
 def make_tracker(
     *,
-    slots: Optional[Dict[str, Any]] = None,
+    slots: dict[str, Any] | None = None,
     text: str = "",
     intent: str = "complaint",
-    entities: Optional[List[Dict[str, Any]]] = None,
+    entities: list[dict[str, Any]] | None = None,
     channel: str = "rest",
     sender_id: str = "resident-1",
     timestamp: float = 1732450000.0,
-    active_loop: Optional[str] = None,
-    candidates: Optional[Dict[str, Any]] = None,
-    ranking: Optional[List[Dict[str, Any]]] = None,
+    active_loop: str | None = None,
+    candidates: dict[str, Any] | None = None,
+    ranking: list[dict[str, Any]] | None = None,
 ) -> Tracker:
     """Return a real rasa-sdk Tracker whose latest message is `text`, classified as `intent`.
 
@@ -80,10 +81,10 @@ def make_tracker(
     when it calls a form's validation action; they are part of the tracker's slots too. `ranking` is the
     classifier's intent ranking of the message, as Rasa's parse gives it.
     """
-    latest: Dict[str, Any] = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": entities or []}
+    latest: dict[str, Any] = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": entities or []}
     if ranking is not None:
         latest["intent_ranking"] = ranking
-    events: List[Dict[str, Any]] = [
+    events: list[dict[str, Any]] = [
         {"event": "action", "name": "action_listen"},
         {"event": "user", "text": text, "timestamp": timestamp, "parse_data": latest, "input_channel": channel},
     ]
@@ -119,7 +120,7 @@ def backend_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     catalog.forget()
 
 
-def catalog_json() -> Dict[str, Any]:
+def catalog_json() -> dict[str, Any]:
     """Return the catalog as GET /api/catalog serves it (read from backend/catalog.yml, the same file)."""
     return yaml.safe_load((ROOT / "backend" / "catalog.yml").read_text())
 
@@ -127,17 +128,18 @@ def catalog_json() -> Dict[str, Any]:
 class FakeBackend:
     """A local HTTP server speaking the backend's case API: one case per idempotency key, the catalog, status."""
 
-    def __init__(self, status: int = 201, mistyped: Iterable[str] = (), time_limits: Optional[Dict[str, int]] = None
-                 ) -> None:
+    def __init__(
+        self, status: int = 201, mistyped: Iterable[str] = (), time_limits: dict[str, int] | None = None
+    ) -> None:
         self.status = status
         self.mistyped = set(mistyped)  # references the backend calls invalid (a wrong check character)
         self.time_limits = time_limits or {}  # acknowledge_days and respond_days, as the backend's service levels say
-        self.requests: List[Dict[str, Any]] = []
-        self.references: Dict[str, str] = {}
-        self.cases: Dict[str, Dict[str, Any]] = {}
-        self.dead_letters: Dict[str, Dict[str, Any]] = {}  # POST /api/dead-letters, by idempotency key
-        self.statuses: List[int] = []  # answers for the next case requests, in order, before `status`
-        self._runner: Optional[web.AppRunner] = None
+        self.requests: list[dict[str, Any]] = []
+        self.references: dict[str, str] = {}
+        self.cases: dict[str, dict[str, Any]] = {}
+        self.dead_letters: dict[str, dict[str, Any]] = {}  # POST /api/dead-letters, by idempotency key
+        self.statuses: list[int] = []  # answers for the next case requests, in order, before `status`
+        self._runner: web.AppRunner | None = None
         self.url = ""
 
     async def _create_case(self, request: web.Request) -> web.Response:
@@ -145,8 +147,12 @@ class FakeBackend:
         self.requests.append({"headers": dict(request.headers), "body": body})
         status = self.statuses.pop(0) if self.statuses else self.status
         if status == 422:
-            problem = {"type": "value_error", "loc": ["body", "details"], "msg": "must be at most 8192 bytes as JSON",
-                       "input": body.get("details")}
+            problem = {
+                "type": "value_error",
+                "loc": ["body", "details"],
+                "msg": "must be at most 8192 bytes as JSON",
+                "input": body.get("details"),
+            }
             return web.json_response({"detail": [problem]}, status=422)
         if status >= 400:
             return web.json_response({"detail": "refused"}, status=status)
@@ -177,7 +183,7 @@ class FakeBackend:
         self.dead_letters.setdefault(body["idempotency_key"], body)
         return web.json_response({"id": len(self.dead_letters)}, status=201 if created else 200)
 
-    async def __aenter__(self) -> "FakeBackend":
+    async def __aenter__(self) -> FakeBackend:
         app = web.Application()
         app.router.add_post("/api/dead-letters", self._dead_letter)
         app.router.add_post("/api/cases", self._create_case)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import itertools
 import socket
 import sys
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Dict, List, Optional
+from typing import Any
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Sanic
@@ -20,7 +21,7 @@ for folder in (ROOT, ROOT / "tests"):
 _apps = itertools.count()
 # Sanic's own switch for running several apps in one process (it rewrites some methods once per app otherwise).
 Sanic.test_mode = True
-Reply = Dict[str, Any]
+Reply = dict[str, Any]
 
 
 def free_port() -> int:
@@ -32,8 +33,8 @@ def free_port() -> int:
 class ScriptedRasa:
     """Stands where Rasa's agent would: records each message and answers with `answer(message)`'s replies."""
 
-    def __init__(self, answer: Optional[Callable[[UserMessage], List[Reply]]] = None) -> None:
-        self.received: List[UserMessage] = []
+    def __init__(self, answer: Callable[[UserMessage], list[Reply]] | None = None) -> None:
+        self.received: list[UserMessage] = []
         self.answer = answer or (lambda message: [{"text": f"You said: {message.text}"}])
 
     async def __call__(self, message: UserMessage) -> None:
@@ -42,12 +43,12 @@ class ScriptedRasa:
             await message.output_channel.send_response(message.sender_id, dict(reply))
 
     @property
-    def texts(self) -> List[str]:
+    def texts(self) -> list[str]:
         return [m.text for m in self.received]
 
 
 @asynccontextmanager
-async def serve(channel: InputChannel, rasa: ScriptedRasa, port: Optional[int] = None) -> AsyncIterator[str]:
+async def serve(channel: InputChannel, rasa: ScriptedRasa, port: int | None = None) -> AsyncIterator[str]:
     """Serve the channel's webhooks under /webhooks/ (on `port`, or a free one); yield the channel's base URL."""
     app = Sanic(f"channel_test_{next(_apps)}")
     # As rasa.core.channels.channel.register does, with the scripted Rasa in place of the agent.

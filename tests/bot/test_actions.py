@@ -4,9 +4,9 @@ local stand-in for the backend."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Dict
+from typing import Any
 
-from bot_testing import FakeBackend, backend_env, make_tracker  # noqa: F401  (backend_env is a fixture)
+from bot_testing import FakeBackend, make_tracker
 from rasa_sdk.events import ActiveLoop, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -18,13 +18,20 @@ from actions.session import ActionSessionStart
 from actions.status import ActionStartStatus, ActionTellStatus
 
 REQUEST = {
-    "kind": "service_request", "report_id": "r1", "description": "My green bin was not picked up",
-    "location": "12 Elm St", "service_code": "SWMS-MISSED-PICKUP", "service_attributes": {"stream": ["green_bin"]},
-    "contact_method": "phone", "contact_phone": "4165550123", "consent": True, "confirmed": True,
+    "kind": "service_request",
+    "report_id": "r1",
+    "description": "My green bin was not picked up",
+    "location": "12 Elm St",
+    "service_code": "SWMS-MISSED-PICKUP",
+    "service_attributes": {"stream": ["green_bin"]},
+    "contact_method": "phone",
+    "contact_phone": "4165550123",
+    "consent": True,
+    "confirmed": True,
 }
 
 
-def _values(events) -> Dict[str, Any]:
+def _values(events) -> dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
@@ -32,7 +39,7 @@ def _responses(dispatcher: CollectingDispatcher):
     return [m["response"] for m in dispatcher.messages]
 
 
-def _submit(monkeypatch, slots: Dict[str, Any], status: int = 201, time_limits=None, **tracker: Any):
+def _submit(monkeypatch, slots: dict[str, Any], status: int = 201, time_limits=None, **tracker: Any):
     async def scenario():
         async with FakeBackend(status=status, time_limits=time_limits) as backend:
             monkeypatch.setenv("INTAKE_BACKEND_URL", backend.url)
@@ -45,12 +52,17 @@ def _submit(monkeypatch, slots: Dict[str, Any], status: int = 201, time_limits=N
 
 # Starting a report ---------------------------------------------------------------------------------------------
 
+
 def test_start_report_keeps_everything_the_first_message_says(backend_env):
     tracker = make_tracker(
         text="the garbage wasnt picked up AGAIN on my street yesterday, call me at 416-555-0123",
         intent="complaint",
-        entities=[{"entity": "location", "value": "Elm St"}, {"entity": "date_time", "value": "yesterday"},
-                  {"entity": "phone", "value": "416-555-0123"}, {"entity": "person", "value": "Officer Patel"}],
+        entities=[
+            {"entity": "location", "value": "Elm St"},
+            {"entity": "date_time", "value": "yesterday"},
+            {"entity": "phone", "value": "416-555-0123"},
+            {"entity": "person", "value": "Officer Patel"},
+        ],
     )
     values = _values(asyncio.run(ActionStartReport().run(CollectingDispatcher(), tracker, {})))
     assert values["kind"] == "complaint"
@@ -61,8 +73,11 @@ def test_start_report_keeps_everything_the_first_message_says(backend_env):
 
 
 def test_start_report_keeps_the_name_in_a_compliment_and_the_earlier_reference():
-    tracker = make_tracker(text="Officer Patel was so kind, about S-4F7KQ2M", intent="compliment",
-                           entities=[{"entity": "person", "value": "Officer Patel"}])
+    tracker = make_tracker(
+        text="Officer Patel was so kind, about S-4F7KQ2M",
+        intent="compliment",
+        entities=[{"entity": "person", "value": "Officer Patel"}],
+    )
     values = _values(asyncio.run(ActionStartReport().run(CollectingDispatcher(), tracker, {})))
     assert (values["person"], values["linked_reference"]) == ("Officer Patel", "S-4F7KQ2M")
 
@@ -89,23 +104,35 @@ def test_is_descriptive():
 
 # Submitting ---------------------------------------------------------------------------------------------------
 
+
 def test_submit_sends_the_case_and_tells_the_reference_and_what_happens_next(monkeypatch, backend_env):
     backend, dispatcher, events = _submit(monkeypatch, REQUEST)
     [request] = backend.requests
     assert request["headers"]["Authorization"] == "Bearer t0ken"
     assert request["body"] == {
-        "kind": "service_request", "description": "My green bin was not picked up", "location": "12 Elm St",
-        "channel": "rest", "sender_id": "resident-1", "division": "SWMS", "service_code": "SWMS-MISSED-PICKUP",
-        "details": {"service_attributes": {"stream": ["green_bin"]},
-                    "contact": {"method": "phone", "phone": "4165550123", "consent": True}},
+        "kind": "service_request",
+        "description": "My green bin was not picked up",
+        "location": "12 Elm St",
+        "channel": "rest",
+        "sender_id": "resident-1",
+        "division": "SWMS",
+        "service_code": "SWMS-MISSED-PICKUP",
+        "details": {
+            "service_attributes": {"stream": ["green_bin"]},
+            "contact": {"method": "phone", "phone": "4165550123", "consent": True},
+        },
         "public_consent": False,
     }
     reference = backend.references[request["headers"]["Idempotency-Key"]]
-    assert dispatcher.messages[0] == {**dispatcher.messages[0], "response": "utter_case_created",
-                                      "case_reference": reference}
+    assert dispatcher.messages[0] == {
+        **dispatcher.messages[0],
+        "response": "utter_case_created",
+        "case_reference": reference,
+    }
     assert dispatcher.messages[1]["response"] == "utter_next_steps_request"
     assert (dispatcher.messages[1]["team"], dispatcher.messages[1]["acknowledge_days"]) == (
-        "Solid Waste Management Services", 5
+        "Solid Waste Management Services",
+        5,
     )
     values = _values(events)
     assert values["case_reference"] == reference
@@ -121,17 +148,29 @@ def test_what_happens_next_uses_the_time_limits_the_backend_gave_the_case(monkey
 
 def test_a_complaint_carries_its_answers_in_details(monkeypatch, backend_env):
     complaint = {
-        "kind": "complaint", "report_id": "r2", "description": "The officer was rude", "location": "City Hall",
-        "when": "last Tuesday", "division": "MLS", "complaint_category": "staff", "outcome": "An apology",
-        "linked_reference": "C-ABCDEFG", "contact_method": "email", "contact_email": "jo@example.com",
-        "consent": True, "confirmed": True,
+        "kind": "complaint",
+        "report_id": "r2",
+        "description": "The officer was rude",
+        "location": "City Hall",
+        "when": "last Tuesday",
+        "division": "MLS",
+        "complaint_category": "staff",
+        "outcome": "An apology",
+        "linked_reference": "C-ABCDEFG",
+        "contact_method": "email",
+        "contact_email": "jo@example.com",
+        "consent": True,
+        "confirmed": True,
     }
     backend, dispatcher, _ = _submit(monkeypatch, complaint)
     body = backend.requests[0]["body"]
     assert (body["kind"], body["division"], "service_code" in body) == ("complaint", "MLS", False)
     assert body["details"] == {
-        "when": "last Tuesday", "complaint_category": "staff", "outcome_wanted": "An apology",
-        "linked_reference": "C-ABCDEFG", "contact": {"method": "email", "email": "jo@example.com", "consent": True},
+        "when": "last Tuesday",
+        "complaint_category": "staff",
+        "outcome_wanted": "An apology",
+        "linked_reference": "C-ABCDEFG",
+        "contact": {"method": "email", "email": "jo@example.com", "consent": True},
     }
     assert _responses(dispatcher) == ["utter_case_created", "utter_next_steps_complaint"]
     assert dispatcher.messages[1]["respond_days"] == 10
@@ -145,8 +184,14 @@ def test_without_consent_no_contact_detail_is_sent(monkeypatch, backend_env):
 
 
 def test_a_team_named_outside_the_catalog_is_kept_in_details(monkeypatch, backend_env):
-    slots = {"kind": "complaint", "report_id": "r3", "description": "The bus never came", "division": "TTC",
-             "contact_method": "anonymous", "confirmed": True}
+    slots = {
+        "kind": "complaint",
+        "report_id": "r3",
+        "description": "The bus never came",
+        "division": "TTC",
+        "contact_method": "anonymous",
+        "confirmed": True,
+    }
     backend, _, _ = _submit(monkeypatch, slots)
     body = backend.requests[0]["body"]
     # No catalog division: 311's triage queue takes it, with the team the resident named.
@@ -171,14 +216,21 @@ def test_a_double_yes_or_a_retry_uses_the_same_key_and_a_new_report_another(monk
 
 
 def test_a_call_back_is_recorded_with_what_was_said_so_far(monkeypatch, backend_env):
-    slots = {"kind": "service_request", "report_id": "r4", "description": "Streetlight out", "callback_offered": True,
-             "callback_wanted": True, "contact_phone": "4165550199"}
+    slots = {
+        "kind": "service_request",
+        "report_id": "r4",
+        "description": "Streetlight out",
+        "callback_offered": True,
+        "callback_wanted": True,
+        "contact_phone": "4165550199",
+    }
     backend, dispatcher, _ = _submit(monkeypatch, slots)
     body = backend.requests[0]["body"]
     assert body["description"] == "Streetlight out" and body["details"]["callback_requested"] is True
     assert body["details"]["contact"] == {"method": "phone", "phone": "4165550199", "consent": True}
-    assert dispatcher.messages == [{**dispatcher.messages[0], "response": "utter_callback_created",
-                                    "phone": "416-555-0199", "days": 5}]
+    assert dispatcher.messages == [
+        {**dispatcher.messages[0], "response": "utter_callback_created", "phone": "416-555-0199", "days": 5}
+    ]
 
 
 def test_a_call_back_with_no_report_goes_to_311(monkeypatch, backend_env):
@@ -195,6 +247,7 @@ def test_a_declined_call_back_with_no_report_submits_nothing(monkeypatch, backen
 
 
 # When the backend fails: the outbox -----------------------------------------------------------------------------
+
 
 def test_a_backend_error_keeps_the_case_in_the_outbox_and_says_so(monkeypatch, backend_env):
     backend, dispatcher, events = _submit(monkeypatch, REQUEST, status=503)
@@ -256,9 +309,12 @@ def test_delivery_waits_while_the_backend_is_still_down(backend_env):
 
 # Interruptions, sessions -----------------------------------------------------------------------------------------
 
+
 def test_cancel_and_emergency_stop_the_form_and_forget_the_report():
-    for action, responses in ((ActionCancelReport(), ["utter_cancelled"]),
-                              (ActionEmergency(), ["utter_emergency", "utter_emergency_after"])):
+    for action, responses in (
+        (ActionCancelReport(), ["utter_cancelled"]),
+        (ActionEmergency(), ["utter_emergency", "utter_emergency_after"]),
+    ):
         dispatcher = CollectingDispatcher()
         events = action.run(dispatcher, make_tracker(slots=REQUEST, active_loop="report_form"), {})
         assert _responses(dispatcher) == responses
@@ -287,6 +343,7 @@ def test_a_session_after_an_unfinished_report_starts_fresh_politely():
 
 # Status ---------------------------------------------------------------------------------------------------------
 
+
 def test_start_status_takes_the_reference_from_the_message(backend_env):
     tracker = make_tracker(text="what's happening with s-4f7kq2m", intent="check_status")
     assert _values(ActionStartStatus().run(CollectingDispatcher(), tracker, {}))["status_reference"] == "S-4F7KQ2M"
@@ -301,10 +358,12 @@ def test_start_status_tells_about_a_case_still_in_the_outbox(backend_env):
 
 
 def test_tell_status_in_plain_words():
-    for result, response in (({"status": "in_progress", "reference": "S-1"}, "utter_status_in_progress"),
-                             ({"status": "reopened", "reference": "S-1"}, "utter_status_other"),
-                             ({"state": "not_found"}, "utter_status_not_found"),
-                             ({"state": "unavailable"}, "utter_status_unavailable")):
+    for result, response in (
+        ({"status": "in_progress", "reference": "S-1"}, "utter_status_in_progress"),
+        ({"status": "reopened", "reference": "S-1"}, "utter_status_other"),
+        ({"state": "not_found"}, "utter_status_not_found"),
+        ({"state": "unavailable"}, "utter_status_unavailable"),
+    ):
         dispatcher = CollectingDispatcher()
         ActionTellStatus().run(dispatcher, make_tracker(slots={"status_result": result}), {})
         assert _responses(dispatcher) == [response]

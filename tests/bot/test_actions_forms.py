@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any
 
 import pytest
 import yaml
-from bot_testing import FakeBackend, backend_env, catalog_json, make_tracker  # noqa: F401  (fixture)
+from bot_testing import FakeBackend, catalog_json, make_tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import catalog
@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CATALOG = catalog.Catalog.from_json(catalog_json())
 
 
-def domain() -> Dict[str, Any]:
+def domain() -> dict[str, Any]:
     """Return the forms and slots of the real domain, as Rasa sends them to the action server."""
-    merged: Dict[str, Any] = {"forms": {}, "slots": {}}
+    merged: dict[str, Any] = {"forms": {}, "slots": {}}
     for path in sorted((ROOT / "bot" / "domain").glob("*.yml")):
         data = yaml.safe_load(path.read_text())
         merged["forms"].update(data.get("forms") or {})
@@ -39,12 +39,23 @@ def known_catalog(backend_env):
     yield CATALOG
 
 
-def validate(slot: str, value: Any, slots: Dict[str, Any] | None = None, text: str | None = None,
-             intent: str = "inform", form: Any = None):
+def validate(
+    slot: str,
+    value: Any,
+    slots: dict[str, Any] | None = None,
+    text: str | None = None,
+    intent: str = "inform",
+    form: Any = None,
+):
     """Run validate_<slot> for an answer to the question about `slot`; return (result, responses uttered)."""
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker(slots={**(slots or {}), "requested_slot": slot}, text=text if text is not None else value,
-                           intent=intent, active_loop="report_form", candidates={slot: value})
+    tracker = make_tracker(
+        slots={**(slots or {}), "requested_slot": slot},
+        text=text if text is not None else value,
+        intent=intent,
+        active_loop="report_form",
+        candidates={slot: value},
+    )
     method = getattr(form or ValidateReportForm(), f"validate_{slot}")
     result = method(value, dispatcher, tracker, {})
     if asyncio.iscoroutine(result):
@@ -54,9 +65,17 @@ def validate(slot: str, value: Any, slots: Dict[str, Any] | None = None, text: s
 
 # Which questions, in which order ----------------------------------------------------------------------------------
 
+
 def test_a_complaint_asks_what_where_when_team_topic_outcome_contact_then_confirms():
     assert report_questions({"kind": "complaint"}, CATALOG) == [
-        "description", "location", "when", "division", "complaint_category", "outcome", "contact_method", "confirmed"
+        "description",
+        "location",
+        "when",
+        "division",
+        "complaint_category",
+        "outcome",
+        "contact_method",
+        "confirmed",
     ]
     by_phone = report_questions({"kind": "complaint", "contact_method": "phone"}, CATALOG)
     assert by_phone[-3:] == ["contact_phone", "consent", "confirmed"]
@@ -65,15 +84,26 @@ def test_a_complaint_asks_what_where_when_team_topic_outcome_contact_then_confir
 
 def test_a_compliment_asks_who_and_contact_only_if_they_want_to_hear_back():
     assert report_questions({"kind": "compliment"}, CATALOG) == [
-        "person", "description", "location", "when", "hear_back", "confirmed"
+        "person",
+        "description",
+        "location",
+        "when",
+        "hear_back",
+        "confirmed",
     ]
     assert "contact_method" in report_questions({"kind": "compliment", "hear_back": True}, CATALOG)
 
 
 def test_a_service_request_asks_the_catalogs_extra_questions_while_any_are_unanswered():
     slots = {"kind": "service_request", "service_code": "SWMS-MISSED-PICKUP"}
-    assert report_questions(slots, CATALOG) == ["description", "location", "service_extra", "public_consent",
-                                                "contact_method", "confirmed"]
+    assert report_questions(slots, CATALOG) == [
+        "description",
+        "location",
+        "service_extra",
+        "public_consent",
+        "contact_method",
+        "confirmed",
+    ]
     answered = {**slots, "service_attributes": {"stream": ["garbage"], "collection_date": ""}}
     assert "service_extra" not in report_questions(answered, CATALOG)
     assert "service_extra" not in report_questions({**slots, "service_code": "TS-STREETLIGHT"}, CATALOG)
@@ -98,20 +128,33 @@ def test_a_call_back_asks_yes_or_no_then_the_number_and_a_no_resumes_the_report(
 
 def test_the_form_asks_the_next_question_itself_when_its_words_are_made_here(known_catalog):
     slots = {"kind": "service_request", "description": "Pothole", "location": "Queen St", "public_consent": False}
-    tracker = make_tracker(slots={**slots, "requested_slot": "location"}, text="Queen St", intent="inform",
-                           active_loop="report_form", candidates={"location": "Queen St"})
+    tracker = make_tracker(
+        slots={**slots, "requested_slot": "location"},
+        text="Queen St",
+        intent="inform",
+        active_loop="report_form",
+        candidates={"location": "Queen St"},
+    )
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ValidateReportForm().run(dispatcher, tracker, domain()))
     assert events[-2]["name"] == "requested_slot" and events[-2]["value"] == "contact_method"
     assert events[-1]["name"] == "notice_shown"
-    assert [m["response"] for m in dispatcher.messages] == ["utter_notice_of_collection", "utter_request_contact_method"]
+    assert [m["response"] for m in dispatcher.messages] == [
+        "utter_notice_of_collection",
+        "utter_request_contact_method",
+    ]
 
 
 def test_an_interruption_is_left_to_the_rules(known_catalog):
-    slots = {"kind": "service_request", "description": "Pothole", "location": "Queen St",
-             "requested_slot": "contact_method"}
-    tracker = make_tracker(slots=slots, text="why do you need that?", intent="ask_why", active_loop="report_form",
-                           candidates={})
+    slots = {
+        "kind": "service_request",
+        "description": "Pothole",
+        "location": "Queen St",
+        "requested_slot": "contact_method",
+    }
+    tracker = make_tracker(
+        slots=slots, text="why do you need that?", intent="ask_why", active_loop="report_form", candidates={}
+    )
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ValidateReportForm().run(dispatcher, tracker, domain()))
     assert [e["name"] for e in events] == ["requested_slot"] and dispatcher.messages == []
@@ -119,14 +162,20 @@ def test_an_interruption_is_left_to_the_rules(known_catalog):
 
 def test_the_form_requests_the_first_missing_question(known_catalog):
     slots = {"kind": "complaint", "description": "The officer was rude"}
-    tracker = make_tracker(slots={**slots, "requested_slot": "location"}, text="45 Elm Street", intent="inform",
-                           active_loop="report_form", candidates={"location": "45 Elm Street"})
+    tracker = make_tracker(
+        slots={**slots, "requested_slot": "location"},
+        text="45 Elm Street",
+        intent="inform",
+        active_loop="report_form",
+        candidates={"location": "45 Elm Street"},
+    )
     events = asyncio.run(ValidateReportForm().run(CollectingDispatcher(), tracker, domain()))
     assert {"event": "slot", "timestamp": None, "name": "location", "value": "45 Elm Street"} in events
     assert events[-1]["name"] == "requested_slot" and events[-1]["value"] == "when"
 
 
 # Reading answers --------------------------------------------------------------------------------------------------
+
 
 def test_empty_and_overlong_answers_are_refused_plainly(known_catalog):
     assert validate("description", "  ?! ")[0]["description"] is None
@@ -136,8 +185,11 @@ def test_empty_and_overlong_answers_are_refused_plainly(known_catalog):
 
 
 def test_the_story_guesses_the_service_and_notices_a_repeat_report(known_catalog):
-    result, _ = validate("description", "I reported the pothole on Dufferin 3 weeks ago and nothing was done",
-                         slots={"kind": "service_request"})
+    result, _ = validate(
+        "description",
+        "I reported the pothole on Dufferin 3 weeks ago and nothing was done",
+        slots={"kind": "service_request"},
+    )
     assert result["service_code"] == "TS-POTHOLE" and result["repeat_report"] is True
 
 
@@ -164,8 +216,10 @@ def test_the_offered_category_is_taken_on_a_yes_or_another_is_picked(known_catal
     assert validate("complaint_category", "yes", guessed, intent="affirm")[0]["complaint_category"] == "staff"
     assert validate("complaint_category", "no", guessed, intent="deny")[0]["category_guess"] == ""
     assert validate("complaint_category", "6", {"category_guess": ""})[0]["complaint_category"] == "policy"
-    assert validate("complaint_category", "it's about the fee", {"category_guess": ""})[0][
-        "complaint_category"] == "charge"
+    assert (
+        validate("complaint_category", "it's about the fee", {"category_guess": ""})[0]["complaint_category"]
+        == "charge"
+    )
 
 
 def test_contact_choices_in_everyday_words(known_catalog):
@@ -207,9 +261,12 @@ def test_the_read_back_sends_on_yes_and_changes_just_the_part_named(known_catalo
 
 def test_a_new_value_given_with_the_change_is_kept(known_catalog):
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker(slots={"kind": "complaint", "requested_slot": "confirmed", "location": "45 Elm St"},
-                           text="change the address to 12 Oak Ave", intent="change_field",
-                           candidates={"confirmed": "change the address to 12 Oak Ave", "location": "12 Oak Ave"})
+    tracker = make_tracker(
+        slots={"kind": "complaint", "requested_slot": "confirmed", "location": "45 Elm St"},
+        text="change the address to 12 Oak Ave",
+        intent="change_field",
+        candidates={"confirmed": "change the address to 12 Oak Ave", "location": "12 Oak Ave"},
+    )
     result = ValidateReportForm().validate_confirmed("change the address to 12 Oak Ave", dispatcher, tracker, {})
     assert "location" not in result and result["confirmed"] is None
     assert [m["response"] for m in dispatcher.messages] == ["utter_changed"]
@@ -253,7 +310,8 @@ def test_the_earlier_reference_or_none(known_catalog):
 
 # Questions whose words depend on the story or the catalog -------------------------------------------------------
 
-def _ask(ask: Any, slots: Dict[str, Any]):
+
+def _ask(ask: Any, slots: dict[str, Any]):
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ask(dispatcher, make_tracker(slots=slots)))
     return dispatcher.messages, events
@@ -264,8 +322,10 @@ def test_the_team_is_offered_from_the_service_or_listed(known_catalog):
     assert messages[0]["response"] == "utter_ask_division_guess" and messages[0]["team"] == "Transportation Services"
     assert events[0]["value"] == "TS"
     messages, _ = _ask(ask_division, {"division_guess": ""})
-    assert messages[0]["response"] == "utter_ask_division_menu" and "5 Solid Waste Management Services" in messages[0][
-        "menu"]
+    assert (
+        messages[0]["response"] == "utter_ask_division_menu"
+        and "5 Solid Waste Management Services" in messages[0]["menu"]
+    )
 
 
 def test_the_category_is_offered_from_the_story(known_catalog):
@@ -296,15 +356,26 @@ def test_the_read_back_and_after_a_no_just_the_question(known_catalog):
 
 # The status form ---------------------------------------------------------------------------------------------------
 
-def _status(monkeypatch, slot: str, value: str, slots: Dict[str, Any], backend: FakeBackend, sender: str):
+
+def _status(monkeypatch, slot: str, value: str, slots: dict[str, Any], backend: FakeBackend, sender: str):
     async def scenario():
         async with backend:
             monkeypatch.setenv("INTAKE_BACKEND_URL", backend.url)
-            backend.cases["S-AAAAAAA"] = {"reference": "S-AAAAAAA", "kind": "service_request", "status": "in_progress",
-                                          "sender_id": "owner", "details": {"contact": {"phone": "4165550123"}}}
+            backend.cases["S-AAAAAAA"] = {
+                "reference": "S-AAAAAAA",
+                "kind": "service_request",
+                "status": "in_progress",
+                "sender_id": "owner",
+                "details": {"contact": {"phone": "4165550123"}},
+            }
             dispatcher = CollectingDispatcher()
-            tracker = make_tracker(slots={**slots, "requested_slot": slot}, text=value, sender_id=sender,
-                                   active_loop="status_form", candidates={slot: value})
+            tracker = make_tracker(
+                slots={**slots, "requested_slot": slot},
+                text=value,
+                sender_id=sender,
+                active_loop="status_form",
+                candidates={slot: value},
+            )
             result = await getattr(ValidateStatusForm(), f"validate_{slot}")(value, dispatcher, tracker, {})
             return result, [m["response"] for m in dispatcher.messages]
 
@@ -324,8 +395,9 @@ def test_status_for_the_owner_and_a_phone_check_for_anyone_else(monkeypatch, bac
 
 
 def test_a_mistyped_reference_gets_help_not_a_search(monkeypatch, backend_env):
-    result, responses = _status(monkeypatch, "status_reference", "S-AAAAAAB", {}, FakeBackend(mistyped=["S-AAAAAAB"]),
-                                "owner")
+    result, responses = _status(
+        monkeypatch, "status_reference", "S-AAAAAAB", {}, FakeBackend(mistyped=["S-AAAAAAB"]), "owner"
+    )
     assert result["status_reference"] is None and responses == ["utter_reference_mistyped"]
     result, responses = _status(monkeypatch, "status_reference", "my bin", {}, FakeBackend(), "owner")
     assert responses == ["utter_reference_shape"]
@@ -338,9 +410,12 @@ def test_questions_asked_by_the_validation_action_have_no_response_rasa_would_as
 
     names = set()
     for path in (ROOT / "bot" / "domain").glob("*.yml"):
-        names |= set((yaml.safe_load(path.read_text()).get("responses") or {}))
-        names |= set((yaml.safe_load(path.read_text()).get("actions") or []))
-    clashes = [f"{prefix}{slot}" for slot in QUESTIONS for prefix in
-               ("utter_ask_", "utter_ask_report_form_", "action_ask_", "action_ask_report_form_")
-               if f"{prefix}{slot}" in names]
+        names |= set(yaml.safe_load(path.read_text()).get("responses") or {})
+        names |= set(yaml.safe_load(path.read_text()).get("actions") or [])
+    clashes = [
+        f"{prefix}{slot}"
+        for slot in QUESTIONS
+        for prefix in ("utter_ask_", "utter_ask_report_form_", "action_ask_", "action_ask_report_form_")
+        if f"{prefix}{slot}" in names
+    ]
     assert clashes == []

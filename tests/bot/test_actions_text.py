@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import pytest
-
-import case_references
 from bot_testing import catalog_json, plain_language_problems
 
+import case_references
 from actions import complaint_category
-from actions.answers import email_address, format_phone, is_unknown, numbered_choice, phone_number, reference_in, yes_or_no
+from actions.answers import (
+    email_address,
+    format_phone,
+    is_unknown,
+    numbered_choice,
+    phone_number,
+    reference_in,
+    yes_or_no,
+)
 from actions.catalog import Catalog
 from actions.repeat_report import is_repeat
 from actions.summary import change_target, gsm_safe, summary_text
@@ -16,11 +23,23 @@ from actions.summary import change_target, gsm_safe, summary_text
 CATALOG = Catalog.from_json(catalog_json())
 
 
-@pytest.mark.parametrize("text, answer", [
-    ("yes", True), ("Yeah sure", True), ("ok", True), ("\U0001F44D", True), ("that's right", True),
-    ("no", False), ("nope", False), ("that's not right", False), ("no thanks", False),
-    ("maybe", None), ("yes and no", None), ("", None),
-])
+@pytest.mark.parametrize(
+    "text, answer",
+    [
+        ("yes", True),
+        ("Yeah sure", True),
+        ("ok", True),
+        ("\U0001f44d", True),
+        ("that's right", True),
+        ("no", False),
+        ("nope", False),
+        ("that's not right", False),
+        ("no thanks", False),
+        ("maybe", None),
+        ("yes and no", None),
+        ("", None),
+    ],
+)
 def test_yes_or_no(text, answer):
     assert yes_or_no(text) is answer
 
@@ -40,14 +59,17 @@ def test_numbers_names_and_references():
     assert is_unknown("I'm not sure") and not is_unknown("Elm St")
 
 
-@pytest.mark.parametrize("text, category", [
-    ("the by-law officer was incredibly rude and wouldn't listen", "staff"),
-    ("why am i being charged a $75 fee for a bin i never asked for", "charge"),
-    ("I want to complain about the new bylaw banning backyard fire pits, it makes no sense", "policy"),
-    ("there's no ramp at the community centre and my mother can't get in with her walker", "accessibility"),
-    ("I called three weeks ago and nobody came, still waiting", "timeliness"),
-    ("hello", None),
-])
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("the by-law officer was incredibly rude and wouldn't listen", "staff"),
+        ("why am i being charged a $75 fee for a bin i never asked for", "charge"),
+        ("I want to complain about the new bylaw banning backyard fire pits, it makes no sense", "policy"),
+        ("there's no ramp at the community centre and my mother can't get in with her walker", "accessibility"),
+        ("I called three weeks ago and nobody came, still waiting", "timeliness"),
+        ("hello", None),
+    ],
+)
 def test_the_category_guess(text, category):
     assert complaint_category.guess(text) == category
 
@@ -58,13 +80,16 @@ def test_the_category_menu_reads_by_number_or_name():
     assert complaint_category.chosen("purple") is None
 
 
-@pytest.mark.parametrize("text, service", [
-    ("big pothole on queen st near spadina", "TS-POTHOLE"),
-    ("my green bin wasnt picked up", "SWMS-MISSED-PICKUP"),
-    ("there's water gushing out of the road, looks like a broken water main", "TW-WATER-MAIN-BREAK"),
-    ("loud music from next door every night", "MLS-NOISE"),
-    ("the staff were lovely", None),
-])
+@pytest.mark.parametrize(
+    "text, service",
+    [
+        ("big pothole on queen st near spadina", "TS-POTHOLE"),
+        ("my green bin wasnt picked up", "SWMS-MISSED-PICKUP"),
+        ("there's water gushing out of the road, looks like a broken water main", "TW-WATER-MAIN-BREAK"),
+        ("loud music from next door every night", "MLS-NOISE"),
+        ("the staff were lovely", None),
+    ],
+)
 def test_the_service_guess_uses_the_catalogs_keywords(text, service):
     found = CATALOG.guess_service(text)
     assert (found.code if found else None) == service
@@ -84,10 +109,18 @@ def test_repeat_reports():
 
 def test_the_read_back_fits_two_text_messages_and_stays_plain():
     story = "The garbage truck skipped our whole street for the third week in a row and " * 20
-    slots = {"kind": "complaint", "description": story, "location": "1200 Bloor St W, unit 4, near the school " * 3,
-             "when": "last Tuesday morning", "division": "SWMS", "complaint_category": "timeliness",
-             "outcome": "Pick it up and tell me why it keeps happening " * 5, "contact_method": "email",
-             "contact_email": "resident@example.com", "consent": True}
+    slots = {
+        "kind": "complaint",
+        "description": story,
+        "location": "1200 Bloor St W, unit 4, near the school " * 3,
+        "when": "last Tuesday morning",
+        "division": "SWMS",
+        "complaint_category": "timeliness",
+        "outcome": "Pick it up and tell me why it keeps happening " * 5,
+        "contact_method": "email",
+        "contact_email": "resident@example.com",
+        "consent": True,
+    }
     text = summary_text(slots, CATALOG)
     assert len(text) <= 300 and text.count("?") == 0
     assert "Team: Solid Waste Management Services" in text and "About: a delay" in text
@@ -95,26 +128,36 @@ def test_the_read_back_fits_two_text_messages_and_stays_plain():
 
 
 def test_a_typical_read_back_is_plain():
-    slots = {"kind": "service_request", "description": "My bin was not picked up", "location": "12 Elm St",
-             "service_code": "SWMS-MISSED-PICKUP", "service_attributes": {"stream": ["garbage"], "collection_date": ""},
-             "contact_method": "channel", "consent": True}
+    slots = {
+        "kind": "service_request",
+        "description": "My bin was not picked up",
+        "location": "12 Elm St",
+        "service_code": "SWMS-MISSED-PICKUP",
+        "service_attributes": {"stream": ["garbage"], "collection_date": ""},
+        "contact_method": "channel",
+        "consent": True,
+    }
     assert plain_language_problems(summary_text(slots, CATALOG)) == []
 
 
 def test_the_read_back_folds_what_a_text_message_cannot_carry():
-    text = summary_text({"kind": "compliment", "person": "Zoë \U0001F600 at the café", "description": "Thanks"},
-                        CATALOG)
+    text = summary_text(
+        {"kind": "compliment", "person": "Zoë \U0001f600 at the café", "description": "Thanks"}, CATALOG
+    )
     assert "Who: Zoe at the café" in text  # é is in GSM-7; ë and the emoji are not
     assert gsm_safe("naïve “quotes”") == "naive quotes"
 
 
-@pytest.mark.parametrize("text, kind, slots", [
-    ("change the address", "complaint", ("location",)),
-    ("the date is wrong", "compliment", ("when",)),
-    ("wrong phone number", "service_request", ("contact_method", "contact_phone", "contact_email", "consent")),
-    ("change the name", "compliment", ("person",)),
-    ("that's the wrong department", "complaint", ("division",)),
-])
+@pytest.mark.parametrize(
+    "text, kind, slots",
+    [
+        ("change the address", "complaint", ("location",)),
+        ("the date is wrong", "compliment", ("when",)),
+        ("wrong phone number", "service_request", ("contact_method", "contact_phone", "contact_email", "consent")),
+        ("change the name", "compliment", ("person",)),
+        ("that's the wrong department", "complaint", ("division",)),
+    ],
+)
 def test_which_part_to_change(text, kind, slots):
     assert change_target(text, kind).slots == slots
 
@@ -124,8 +167,18 @@ def test_no_part_named_means_no_change():
 
 
 # Words of the city's streets and of everyday reports that have a reference's shape (a C, P or S and 7 letters).
-REFERENCE_SHAPED_WORDS = ["Crescent", "Sheppard", "Strachan", "Saturday", "parkette", "pavement", "pharmacy",
-                          "shrugged", "stranded", "students"]
+REFERENCE_SHAPED_WORDS = [
+    "Crescent",
+    "Sheppard",
+    "Strachan",
+    "Saturday",
+    "parkette",
+    "pavement",
+    "pharmacy",
+    "shrugged",
+    "stranded",
+    "students",
+]
 
 
 @pytest.mark.parametrize("word", REFERENCE_SHAPED_WORDS)

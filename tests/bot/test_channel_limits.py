@@ -5,7 +5,7 @@ requests for many residents come from a few addresses."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Dict, List, Tuple
+from typing import Any
 
 import aiohttp
 import pytest
@@ -21,11 +21,11 @@ from channels.state import ChannelState
 from channels.telegram import SECRET_HEADER, TelegramInput, TelegramSettings
 from channels.turn import Turns
 
-Request = Tuple[Dict[str, Any], Dict[str, str]]  # (JSON body or form fields, headers)
+Request = tuple[dict[str, Any], dict[str, str]]  # (JSON body or form fields, headers)
 
 
-def post_all(channel: Any, rasa: ScriptedRasa, requests: List[Request], form: bool = False) -> List[Tuple[int, Any]]:
-    async def main() -> List[Tuple[int, Any]]:
+def post_all(channel: Any, rasa: ScriptedRasa, requests: list[Request], form: bool = False) -> list[tuple[int, Any]]:
+    async def main() -> list[tuple[int, Any]]:
         answers = []
         async with serve(channel, rasa) as url, aiohttp.ClientSession() as session:
             for body, headers in requests:
@@ -46,8 +46,11 @@ def rest_channel(tmp_path, per_address: int, cls=ResidentRestInput) -> ResidentR
 @pytest.mark.parametrize("cls", [ResidentRestInput, WebChatInput])
 def test_one_address_gets_a_polite_429_after_its_limit_whatever_sender_ids_it_uses(tmp_path, cls):
     rasa = ScriptedRasa()
-    answers = post_all(rest_channel(tmp_path, per_address=3, cls=cls), rasa,
-                       [({"sender": f"web-{n}", "message": "hello"}, {}) for n in range(5)])
+    answers = post_all(
+        rest_channel(tmp_path, per_address=3, cls=cls),
+        rasa,
+        [({"sender": f"web-{n}", "message": "hello"}, {}) for n in range(5)],
+    )
     assert [status for status, _ in answers] == [200, 200, 200, 429, 429]
     assert replies.TOO_FAST in answers[3][1]  # the widget shows it like any reply
     assert len(rasa.received) == 3
@@ -56,8 +59,7 @@ def test_one_address_gets_a_polite_429_after_its_limit_whatever_sender_ids_it_us
 def test_behind_a_trusted_proxy_each_resident_address_has_its_own_limit(tmp_path, monkeypatch):
     monkeypatch.setenv("SANIC_PROXIES_COUNT", "1")  # nginx in front adds the client's address, as in deploy/
     rasa = ScriptedRasa()
-    requests = [({"sender": f"web-{n}", "message": "hi"}, {"X-Forwarded-For": f"203.0.113.{n % 2}"})
-                for n in range(6)]
+    requests = [({"sender": f"web-{n}", "message": "hi"}, {"X-Forwarded-For": f"203.0.113.{n % 2}"}) for n in range(6)]
     answers = post_all(rest_channel(tmp_path, per_address=3), rasa, requests)
     assert [status for status, _ in answers] == [200] * 6
     answers = post_all(rest_channel(tmp_path, per_address=1), ScriptedRasa(), requests[:3])
@@ -82,10 +84,14 @@ def test_sms_refused_requests_are_limited_per_address_and_signed_ones_still_pass
     monkeypatch.setenv("INTAKE_RATE_LIMIT_PER_IP_PER_MINUTE", "2")
     url = "https://intake.city.example/webhooks/sms/webhook"
     with TwilioStandIn() as twilio:
-        channel = SmsInput(SmsSettings(twilio.account_sid, twilio.auth_token, url, twilio.url),
-                           state=ChannelState(tmp_path / "channels.db"), limiter=RateLimiter(100))
-        params = twilio_webhook_params(account_sid=twilio.account_sid, sender="+14165550123", to="+14165550311",
-                                       body="pothole on Elm St")
+        channel = SmsInput(
+            SmsSettings(twilio.account_sid, twilio.auth_token, url, twilio.url),
+            state=ChannelState(tmp_path / "channels.db"),
+            limiter=RateLimiter(100),
+        )
+        params = twilio_webhook_params(
+            account_sid=twilio.account_sid, sender="+14165550123", to="+14165550311", body="pothole on Elm St"
+        )
         signed = {"X-Twilio-Signature": RequestValidator(twilio.auth_token).compute_signature(url, params)}
         rasa = ScriptedRasa()
         answers = post_all(channel, rasa, [(params, {})] * 4 + [(params, signed)], form=True)
@@ -93,16 +99,19 @@ def test_sms_refused_requests_are_limited_per_address_and_signed_ones_still_pass
     assert rasa.texts == ["pothole on Elm St"]
 
 
-def test_telegram_requests_without_the_secret_are_limited_per_address_and_real_ones_still_pass(
-        tmp_path, monkeypatch):
+def test_telegram_requests_without_the_secret_are_limited_per_address_and_real_ones_still_pass(tmp_path, monkeypatch):
     monkeypatch.setenv("INTAKE_RATE_LIMIT_PER_IP_PER_MINUTE", "2")
     with TelegramStandIn() as api:
-        channel = TelegramInput(TelegramSettings(api.token, "s3cret", api.url, None),
-                                state=ChannelState(tmp_path / "channels.db"), limiter=RateLimiter(100))
+        channel = TelegramInput(
+            TelegramSettings(api.token, "s3cret", api.url, None),
+            state=ChannelState(tmp_path / "channels.db"),
+            limiter=RateLimiter(100),
+        )
         update = telegram_update(5550123, "pothole on Elm St")
         wrong = {SECRET_HEADER: "guess"}
         rasa = ScriptedRasa()
-        answers = post_all(channel, rasa, [(update, {}), (update, wrong), (update, {}),
-                                           (update, {SECRET_HEADER: "s3cret"})])
+        answers = post_all(
+            channel, rasa, [(update, {}), (update, wrong), (update, {}), (update, {SECRET_HEADER: "s3cret"})]
+        )
     assert [status for status, _ in answers] == [403, 403, 429, 200]
     assert rasa.texts == ["pothole on Elm St"]

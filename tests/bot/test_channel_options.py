@@ -7,36 +7,58 @@ import time
 
 import pytest
 
+from channels import state as state_module
 from channels.limits import RateLimiter, SharedRateLimiter, Verdict
 from channels.options import chosen_payload, numbered_prompt, options_from_buttons
-from channels import state as state_module
 from channels.state import ChannelState, Option
 
 YES_NO = [Option("Yes", "/affirm"), Option("No", "/deny")]
 
 
 def test_options_come_from_well_formed_buttons_only():
-    buttons = [{"title": " Yes ", "payload": "/affirm"}, {"title": "", "payload": "/x"}, {"payload": "/y"},
-               {"title": "No", "payload": "/deny"}, {"title": "Odd", "payload": None}]
+    buttons = [
+        {"title": " Yes ", "payload": "/affirm"},
+        {"title": "", "payload": "/x"},
+        {"payload": "/y"},
+        {"title": "No", "payload": "/deny"},
+        {"title": "Odd", "payload": None},
+    ]
     assert options_from_buttons(buttons) == YES_NO
     assert options_from_buttons(None) == []
 
 
-@pytest.mark.parametrize("options, prompt", [
-    ([Option("Yes", "/a")], "Reply 1 for Yes."),
-    (YES_NO, "Reply 1 for Yes or 2 for No."),
-    ([Option("Roads", "/a"), Option("Water", "/b"), Option("Trees", "/c")],
-     "Reply 1 for Roads, 2 for Water or 3 for Trees."),
-])
+@pytest.mark.parametrize(
+    "options, prompt",
+    [
+        ([Option("Yes", "/a")], "Reply 1 for Yes."),
+        (YES_NO, "Reply 1 for Yes or 2 for No."),
+        (
+            [Option("Roads", "/a"), Option("Water", "/b"), Option("Trees", "/c")],
+            "Reply 1 for Roads, 2 for Water or 3 for Trees.",
+        ),
+    ],
+)
 def test_numbered_prompt(options, prompt):
     assert numbered_prompt(options) == prompt
 
 
-@pytest.mark.parametrize("text, by_number, payload", [
-    ("2", True, "/deny"), ("#1", True, "/affirm"), ("2.", True, "/deny"), (" 1) ", True, "/affirm"),
-    ("3", True, None), ("0", True, None), ("2", False, None), ("12 Elm St", True, None),
-    ("yes", False, "/affirm"), ("NO!", True, "/deny"), ("/deny", False, "/deny"), ("no way", False, None),
-])
+@pytest.mark.parametrize(
+    "text, by_number, payload",
+    [
+        ("2", True, "/deny"),
+        ("#1", True, "/affirm"),
+        ("2.", True, "/deny"),
+        (" 1) ", True, "/affirm"),
+        ("3", True, None),
+        ("0", True, None),
+        ("2", False, None),
+        ("12 Elm St", True, None),
+        ("yes", False, "/affirm"),
+        ("NO!", True, "/deny"),
+        ("/deny", False, "/deny"),
+        ("no way", False, None),
+    ],
+)
 def test_a_message_picks_an_option_by_number_title_or_payload(text, by_number, payload):
     assert chosen_payload(text, YES_NO, by_number=by_number) == payload
 
@@ -47,8 +69,9 @@ def test_nothing_is_picked_when_nothing_was_offered():
 
 def limiters(tmp_path, limit, window, clock):
     """The in-memory limiter, and two shared ones on one file, as two Rasa workers hold them."""
-    shared = [SharedRateLimiter(limit, tmp_path / "limits.db", scope="test", window=window, clock=clock)
-              for _ in range(2)]
+    shared = [
+        SharedRateLimiter(limit, tmp_path / "limits.db", scope="test", window=window, clock=clock) for _ in range(2)
+    ]
     return {"memory": RateLimiter(limit, window=window, clock=clock), "shared": shared}
 
 
@@ -100,8 +123,12 @@ def test_a_retried_delivery_is_taken_once_whichever_worker_receives_it(tmp_path,
     one, two = ChannelState(path), ChannelState(path)  # two Rasa workers, one file
 
     async def deliveries() -> list:
-        return [await one.first_delivery("sms:SM1"), await two.first_delivery("sms:SM1"),
-                await two.first_delivery("sms:SM2"), await one.first_delivery("telegram:SM1")]
+        return [
+            await one.first_delivery("sms:SM1"),
+            await two.first_delivery("sms:SM1"),
+            await two.first_delivery("sms:SM2"),
+            await one.first_delivery("telegram:SM1"),
+        ]
 
     assert asyncio.run(deliveries()) == [True, False, True, True]
     later = time.time() + state_module.FORGET_DELIVERIES_AFTER_SECONDS + 60

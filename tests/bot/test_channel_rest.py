@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, List, Tuple
+from typing import Any
 
 import aiohttp
 import pytest
@@ -21,8 +21,8 @@ def rest_channel(tmp_path, cls=ResidentRestInput, limit: int = 100) -> ResidentR
     return cls(turns)
 
 
-def exchange(channel: ResidentRestInput, rasa: ScriptedRasa, bodies: List[Any]) -> List[Tuple[int, Any]]:
-    async def main() -> List[Tuple[int, Any]]:
+def exchange(channel: ResidentRestInput, rasa: ScriptedRasa, bodies: list[Any]) -> list[tuple[int, Any]]:
+    async def main() -> list[tuple[int, Any]]:
         results = []
         async with serve(channel, rasa) as url, aiohttp.ClientSession() as session:
             for body in bodies:
@@ -34,17 +34,20 @@ def exchange(channel: ResidentRestInput, rasa: ScriptedRasa, bodies: List[Any]) 
     return asyncio.run(main())
 
 
-@pytest.mark.parametrize("body, detail", [
-    (b"not json", "JSON object"),
-    ([1, 2], "JSON object"),
-    ({"message": "hi"}, "sender"),
-    ({"sender": "", "message": "hi"}, "sender"),
-    ({"sender": "sms:+14165550123", "message": "hi"}, "sender"),  # other channels' conversations are out of reach
-    ({"sender": "telegram:5550123", "message": "hi"}, "sender"),
-    ({"sender": "a" * 129, "message": "hi"}, "sender"),
-    ({"sender": "web-1", "message": 5}, "message"),
-    ({"sender": "web-1", "message": " /// \x00 "}, "empty"),
-])
+@pytest.mark.parametrize(
+    "body, detail",
+    [
+        (b"not json", "JSON object"),
+        ([1, 2], "JSON object"),
+        ({"message": "hi"}, "sender"),
+        ({"sender": "", "message": "hi"}, "sender"),
+        ({"sender": "sms:+14165550123", "message": "hi"}, "sender"),  # other channels' conversations are out of reach
+        ({"sender": "telegram:5550123", "message": "hi"}, "sender"),
+        ({"sender": "a" * 129, "message": "hi"}, "sender"),
+        ({"sender": "web-1", "message": 5}, "message"),
+        ({"sender": "web-1", "message": " /// \x00 "}, "empty"),
+    ],
+)
 def test_a_malformed_request_gets_a_clear_400_and_reaches_nothing(tmp_path, body, detail):
     rasa = ScriptedRasa()
     [(status, answer)] = exchange(rest_channel(tmp_path), rasa, [body])
@@ -54,8 +57,9 @@ def test_a_malformed_request_gets_a_clear_400_and_reaches_nothing(tmp_path, body
 
 def test_a_message_reaches_rasa_as_words_never_as_a_command(tmp_path):
     rasa = ScriptedRasa()
-    [(status, answer)] = exchange(rest_channel(tmp_path), rasa, [
-        {"sender": "web-1", "message": '/complaint{"description": "x"}'}])
+    [(status, answer)] = exchange(
+        rest_channel(tmp_path), rasa, [{"sender": "web-1", "message": '/complaint{"description": "x"}'}]
+    )
     assert status == 200
     assert rasa.texts == ['complaint{"description": "x"}']
     assert rasa.received[0].input_channel == "rest"
@@ -69,24 +73,32 @@ def test_a_button_payload_passes_only_when_the_bot_offered_that_button(tmp_path)
         return [{"text": "ok"}]
 
     rasa = ScriptedRasa(answer)
-    exchange(rest_channel(tmp_path), rasa, [
-        {"sender": "web-1", "message": "/affirm"},  # not offered: just words
-        {"sender": "web-1", "message": "pothole"},
-        {"sender": "web-2", "message": "/affirm"},  # offered to someone else
-        {"sender": "web-1", "message": "/affirm"},
-        {"sender": "web-1", "message": "/affirm"},  # offers last one turn
-    ])
+    exchange(
+        rest_channel(tmp_path),
+        rasa,
+        [
+            {"sender": "web-1", "message": "/affirm"},  # not offered: just words
+            {"sender": "web-1", "message": "pothole"},
+            {"sender": "web-2", "message": "/affirm"},  # offered to someone else
+            {"sender": "web-1", "message": "/affirm"},
+            {"sender": "web-1", "message": "/affirm"},  # offers last one turn
+        ],
+    )
     assert rasa.texts == ["affirm", "pothole", "affirm", "/affirm", "affirm"]
 
 
 def test_too_long_and_too_fast_get_polite_answers(tmp_path):
     rasa = ScriptedRasa()
-    results = exchange(rest_channel(tmp_path, limit=2), rasa, [
-        {"sender": "web-1", "message": "x" * 2001},
-        {"sender": "web-1", "message": "hello"},
-        {"sender": "web-1", "message": "hello again"},
-        {"sender": "web-1", "message": "and again"},
-    ])
+    results = exchange(
+        rest_channel(tmp_path, limit=2),
+        rasa,
+        [
+            {"sender": "web-1", "message": "x" * 2001},
+            {"sender": "web-1", "message": "hello"},
+            {"sender": "web-1", "message": "hello again"},
+            {"sender": "web-1", "message": "and again"},
+        ],
+    )
     assert results[0] == (413, [{"recipient_id": "web-1", "text": replies.TOO_LONG}])
     assert results[1][0] == 200
     assert results[2] == (429, [{"recipient_id": "web-1", "text": replies.TOO_FAST}])

@@ -17,8 +17,8 @@ LINES = [
     b"my garbage wasnt picked up this week",
     b"",
     b"x" * 5000,
-    "\U0001F621\U0001F5D1\ufe0f\U0001F621".encode(),
-    "Bonjour, il y a un nid-de-poule devant chez moi".encode(),
+    "\U0001f621\U0001f5d1\ufe0f\U0001f621".encode(),
+    b"Bonjour, il y a un nid-de-poule devant chez moi",
     b"bell\x07 and \x1b[31mescape\x00 chars",
     b"\xff\xfe not utf-8 \xc3",
     b'/complaint{"description": "x"}',
@@ -32,7 +32,10 @@ def records():
         pytest.fail("INTAKE_MODEL is not set: run the tests with `make test`")
     done = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "classify.py"), "--model", model],
-        input=b"\n".join(LINES) + b"\n", capture_output=True, timeout=300, check=True,
+        input=b"\n".join(LINES) + b"\n",
+        capture_output=True,
+        timeout=300,
+        check=True,
     )
     return [json.loads(line) for line in done.stdout.decode().splitlines()]
 

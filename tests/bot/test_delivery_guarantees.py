@@ -12,21 +12,21 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any, Dict, List
+from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
-from bot_testing import FakeBackend, backend_env, make_tracker  # noqa: F401  (backend_env is a fixture)
+from bot_testing import FakeBackend, make_tracker
 from channel_testing import ScriptedRasa, serve
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import backend_client, outbox
+from actions.catalog import Catalog
 from actions.forms import ValidateReportForm
 from actions.interruptions import ActionTellDelivered
 from actions.questions import ask_contact_method
 from actions.report import ActionSubmitCase, build_case
-from actions.catalog import Catalog
 from channels.limits import RateLimiter
 from channels.rest import ResidentRestInput, WebChatInput
 from channels.state import ChannelState
@@ -38,14 +38,14 @@ SMS_SENDER = "sms:+14165550123"
 class FakeRasa:
     """Rasa's trigger_intent as the outbox meets it: records the raw path; answers as a channel would."""
 
-    def __init__(self, answers: Dict[str, Any]) -> None:
+    def __init__(self, answers: dict[str, Any]) -> None:
         self.answers = answers  # sender id (as Rasa reads it from the path) -> "pushed", "collected" or a status
-        self.calls: List[Dict[str, Any]] = []
+        self.calls: list[dict[str, Any]] = []
         self.url = ""
 
     async def _trigger(self, request: web.Request) -> web.Response:
         raw = request.raw_path.split("?")[0]
-        sender = raw[len("/conversations/"):-len("/trigger_intent")]  # Rasa does not percent-decode it
+        sender = raw[len("/conversations/") : -len("/trigger_intent")]  # Rasa does not percent-decode it
         self.calls.append({"sender": sender, "body": await request.json(), "token": request.query.get("token")})
         answer = self.answers.get(sender, "collected")
         if answer == "pushed":
@@ -54,7 +54,7 @@ class FakeRasa:
             return web.json_response({"tracker": {}, "messages": [{"text": "Good news"}]})
         return web.json_response({"message": "ConversationError"}, status=answer)
 
-    async def __aenter__(self) -> "FakeRasa":
+    async def __aenter__(self) -> FakeRasa:
         app = web.Application()
         app.router.add_post("/conversations/{tail:.*}", self._trigger)
         self._runner = web.AppRunner(app)
@@ -69,12 +69,14 @@ class FakeRasa:
 
 
 def _delivered(box: outbox.Outbox, key: str, sender: str, channel: str, reference: str) -> None:
-    box.put({"kind": "service_request", "sender_id": sender, "channel": channel, "description": "x"},
-            idempotency_key=key)
+    box.put(
+        {"kind": "service_request", "sender_id": sender, "channel": channel, "description": "x"}, idempotency_key=key
+    )
     box.mark_delivered(key, reference)
 
 
 # Item 8 ----------------------------------------------------------------------------------------------------------
+
 
 def test_the_notice_goes_to_the_conversation_as_rasa_names_it_with_the_reference(backend_env):
     box = outbox.Outbox(backend_env)
@@ -117,11 +119,16 @@ def test_an_entry_is_told_only_when_the_channel_took_the_notice(backend_env):
 def test_the_telling_action_needs_no_outbox_file(backend_env):
     """The action server Rasa calls may be on another machine than the outbox file: the reference comes along."""
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker(intent="EXTERNAL_case_delivered", sender_id=SMS_SENDER, channel="sms",
-                           entities=[{"entity": "delivered_reference", "value": "S-ABCDE2X"}])
+    tracker = make_tracker(
+        intent="EXTERNAL_case_delivered",
+        sender_id=SMS_SENDER,
+        channel="sms",
+        entities=[{"entity": "delivered_reference", "value": "S-ABCDE2X"}],
+    )
     ActionTellDelivered().run(dispatcher, tracker, {})
     assert [(m["response"], m["case_reference"]) for m in dispatcher.messages] == [
-        ("utter_case_delivered", "S-ABCDE2X")]
+        ("utter_case_delivered", "S-ABCDE2X")
+    ]
 
 
 class _Channel:
@@ -132,7 +139,7 @@ class _Channel:
     def name(cls) -> str:
         return "sms"
 
-    async def push(self, recipient_id: str, messages: List[Dict[str, Any]]) -> int:
+    async def push(self, recipient_id: str, messages: list[dict[str, Any]]) -> int:
         return self.sent
 
 
@@ -143,6 +150,7 @@ def test_a_push_that_sent_nothing_fails_rasas_call():
 
 
 # Item 9 ----------------------------------------------------------------------------------------------------------
+
 
 def _web(tmp_path, cls=WebChatInput):
     return cls(Turns(cls.name(), ChannelState(tmp_path / "channels.db"), RateLimiter(100), options_by_number=False))
@@ -159,6 +167,7 @@ def test_what_comes_outside_a_turn_waits_for_the_widget_and_is_handed_over_once(
         await output.send_response("web-abc", {"text": "About your report S-ABCDE2X: fixed today."})
         await output.send_response("web-other", {"text": "Someone else's."})
         async with serve(channel, ScriptedRasa()) as url, aiohttp.ClientSession() as session:
+
             async def pending(sender):
                 async with session.post(f"{url}/pending", json={"sender": sender}) as response:
                     return response.status, await response.json()
@@ -170,8 +179,13 @@ def test_what_comes_outside_a_turn_waits_for_the_widget_and_is_handed_over_once(
         return first, second, bad, turn
 
     first, second, bad, turn = asyncio.run(scenario())
-    assert first == (200, [{"recipient_id": "web-abc", "text": "Good news: your reference number is S-ABCDE2X."},
-                           {"recipient_id": "web-abc", "text": "About your report S-ABCDE2X: fixed today."}])
+    assert first == (
+        200,
+        [
+            {"recipient_id": "web-abc", "text": "Good news: your reference number is S-ABCDE2X."},
+            {"recipient_id": "web-abc", "text": "About your report S-ABCDE2X: fixed today."},
+        ],
+    )
     assert second == (200, [])
     assert bad[0] == 400
     # The replies to the resident's next message start with what waited for them.
@@ -185,8 +199,9 @@ def test_the_mailbox_survives_a_restart(tmp_path):
     assert asyncio.run(reopened.take_kept("web-abc")) == [{"recipient_id": "web-abc", "text": "Kept."}]
 
 
-@pytest.mark.parametrize("channel, offered", [("web", True), ("rest", True), ("sms", True), ("telegram", True),
-                                              ("cmdline", False)])
+@pytest.mark.parametrize(
+    "channel, offered", [("web", True), ("rest", True), ("sms", True), ("telegram", True), ("cmdline", False)]
+)
 def test_here_is_offered_only_where_it_can_reach_the_resident(channel, offered):
     dispatcher = CollectingDispatcher()
     asyncio.run(ask_contact_method(dispatcher, make_tracker(channel=channel, slots={"notice_given": True})))
@@ -205,6 +220,7 @@ def test_here_chosen_where_nothing_can_reach_is_asked_again():
 
 
 # Item 10 ---------------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("status", [401, 403, 404, 409, 413, 429, 500, 502, 503])
 def test_every_answer_but_a_validation_refusal_is_tried_again_later(monkeypatch, backend_env, status):
@@ -226,8 +242,9 @@ def test_a_validation_refusal_is_permanent_and_names_no_values():
         async with FakeBackend(status=422) as backend:
             settings = backend_client.BackendSettings(base_url=backend.url, token="t")
             with pytest.raises(backend_client.CaseRefused) as refused:
-                await backend_client.create_case({"details": {"secret": "my words"}}, idempotency_key="k",
-                                                 settings=settings)
+                await backend_client.create_case(
+                    {"details": {"secret": "my words"}}, idempotency_key="k", settings=settings
+                )
             return backend, refused.value
 
     backend, refused = asyncio.run(scenario())
@@ -260,8 +277,15 @@ def test_a_refused_entry_never_blocks_the_ones_behind_it_and_waits_before_its_ne
 
 
 def test_an_outcome_of_two_thousand_emoji_still_fits_the_backends_limit():
-    slots = {**REQUEST, "kind": "complaint", "outcome": "\U0001f621" * 2000, "when": "\U0001f621" * 500,
-             "consent": True, "contact_method": "email", "contact_email": "a@example.com"}
+    slots = {
+        **REQUEST,
+        "kind": "complaint",
+        "outcome": "\U0001f621" * 2000,
+        "when": "\U0001f621" * 500,
+        "consent": True,
+        "contact_method": "email",
+        "contact_email": "a@example.com",
+    }
     case = build_case(make_tracker(slots=slots), _catalog())
     encoded = json.dumps(case["details"], ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     assert len(encoded) <= 8 * 1024
@@ -276,5 +300,9 @@ def _catalog() -> Catalog:
     return Catalog.from_json(catalog_json())
 
 
-REQUEST = {"kind": "service_request", "report_id": "r1", "description": "Streetlight out on Pape Ave",
-           "location": "300 Pape Ave"}
+REQUEST = {
+    "kind": "service_request",
+    "report_id": "r1",
+    "description": "Streetlight out on Pape Ave",
+    "location": "300 Pape Ave",
+}

@@ -134,12 +134,20 @@ def test_safetensors_reader_reads_shapes_and_values(tmp_path: Path) -> None:
 
 
 # Fine-tuning (nlu_components/encoder_tuning.py): a few steps on a dozen examples, into a throwaway folder.
-TINY = [("the bin was not emptied again", "complaint"), ("nobody answers the phone at the office", "complaint"),
-        ("the noise from the bar is unbearable", "complaint"), ("thanks to the crew on Elm St", "compliment"),
-        ("great job fixing the light", "compliment"), ("the park looks lovely", "compliment"),
-        ("pothole on Main St", "service_request"), ("please collect a couch", "service_request"),
-        ("streetlight out at 5th and Oak", "service_request"), ("hello", "greet"), ("bye", "goodbye"),
-        ("what are your hours", "ask_hours")]
+TINY = [
+    ("the bin was not emptied again", "complaint"),
+    ("nobody answers the phone at the office", "complaint"),
+    ("the noise from the bar is unbearable", "complaint"),
+    ("thanks to the crew on Elm St", "compliment"),
+    ("great job fixing the light", "compliment"),
+    ("the park looks lovely", "compliment"),
+    ("pothole on Main St", "service_request"),
+    ("please collect a couch", "service_request"),
+    ("streetlight out at 5th and Oak", "service_request"),
+    ("hello", "greet"),
+    ("bye", "goodbye"),
+    ("what are your hours", "ask_hours"),
+]
 TINY_SETTINGS = {"epochs": 1.0, "batch": 4}
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Iterator, List, Optional
+from typing import Any
 
 import aiohttp
 import pytest
@@ -102,7 +103,7 @@ CORPUS = [
 ]
 
 
-def parsed_by_rasa_as_command(text: str, agent: Agent) -> Optional[str]:
+def parsed_by_rasa_as_command(text: str, agent: Agent) -> str | None:
     """Return the intent Rasa's own `RegexMessageHandler` reads from the text as a channel would hand it, or None."""
     message = Message({TEXT: UserMessage(text).text})
     unpacked = YAMLStoryReader.unpack_regex_message(message, agent.domain)
@@ -126,9 +127,9 @@ SESSION_START = [{"event": "session_started"}, {"event": "action", "name": "acti
 
 
 @asynccontextmanager
-async def action_server() -> AsyncIterator[List[str]]:
+async def action_server() -> AsyncIterator[list[str]]:
     """Stand where the action server would, answering other actions with no events; yield the actions called."""
-    called: List[str] = []
+    called: list[str] = []
 
     async def webhook(request: web.Request) -> web.Response:
         called.append((await request.json())["next_action"])
@@ -147,7 +148,7 @@ async def action_server() -> AsyncIterator[List[str]]:
         await runner.cleanup()
 
 
-async def conversations(agent: Agent, sender_ids: List[str]) -> Dict[str, List[Any]]:
+async def conversations(agent: Agent, sender_ids: list[str]) -> dict[str, list[Any]]:
     """Return the events of each conversation that reached Rasa (a channel may answer a message by itself)."""
     found = {}
     for sender_id in sender_ids:
@@ -157,26 +158,29 @@ async def conversations(agent: Agent, sender_ids: List[str]) -> Dict[str, List[A
     return found
 
 
-def taken_as_commands(events_by_sender: Dict[str, List[Any]]) -> List[str]:
+def taken_as_commands(events_by_sender: dict[str, list[Any]]) -> list[str]:
     """Return what shows a message was taken as a command: its text, an external intent, an entity set by Rasa's
     `RegexMessageHandler`, or the staff-reply action run."""
     found = []
     for sender_id, events in events_by_sender.items():
         for event in events:
             if isinstance(event, UserUttered) and (
-                    reads_as_command(event.text) or (event.intent_name or "").startswith("EXTERNAL_")
-                    or any(e.get("extractor") == "RegexMessageHandler" for e in event.entities)):
+                reads_as_command(event.text)
+                or (event.intent_name or "").startswith("EXTERNAL_")
+                or any(e.get("extractor") == "RegexMessageHandler" for e in event.entities)
+            ):
                 found.append(f"{sender_id}: {event.text!r} as {event.intent_name}")
             if isinstance(event, ActionExecuted) and event.action_name == STAFF_REPLY_ACTION:
                 found.append(f"{sender_id}: {STAFF_REPLY_ACTION}")
     return found
 
 
-def user_turns(events_by_sender: Dict[str, List[Any]]) -> List[UserUttered]:
+def user_turns(events_by_sender: dict[str, list[Any]]) -> list[UserUttered]:
     return [e for events in events_by_sender.values() for e in events if isinstance(e, UserUttered)]
 
 
 # --- The cleaning, against Rasa's own reading --------------------------------------------------------------------
+
 
 def one_slash_dropped(text: str) -> str:
     """The channels' cleaning before this fix: white space stripped, leading slashes dropped once."""
@@ -205,7 +209,8 @@ def test_words_and_slashes_inside_a_message_are_kept():
     words = "the bin at 1/2 Elm St\u200d is full / broken"
     assert clean_message(f"  {words} ") == words
     assert clean_message("\U0001f468\u200d\U0001f469\u200d\U0001f467 my family") == (
-        "\U0001f468\u200d\U0001f469\u200d\U0001f467 my family")
+        "\U0001f468\u200d\U0001f469\u200d\U0001f467 my family"
+    )
 
 
 # --- Every channel, with the real model behind stock Rasa ----------------------------------------------------------
@@ -216,9 +221,10 @@ SMS_URL = "https://intake.city.example/webhooks/sms/webhook"
 _numbers = itertools.count(1000)
 
 
-async def through_rest(channel_class: type, agent: Agent, tmp_path: Path) -> List[str]:
-    turns = Turns(channel_class.name(), ChannelState(tmp_path / "channels.db"), RateLimiter(NO_LIMIT),
-                  options_by_number=False)
+async def through_rest(channel_class: type, agent: Agent, tmp_path: Path) -> list[str]:
+    turns = Turns(
+        channel_class.name(), ChannelState(tmp_path / "channels.db"), RateLimiter(NO_LIMIT), options_by_number=False
+    )
     channel = channel_class(turns, per_address=RateLimiter(NO_LIMIT))
     senders = [f"{channel_class.name()}-{n}" for n in range(len(CORPUS))]
     async with serve(channel, agent.handle_message) as url, aiohttp.ClientSession() as session:
@@ -228,19 +234,25 @@ async def through_rest(channel_class: type, agent: Agent, tmp_path: Path) -> Lis
     return senders
 
 
-async def through_sms(agent: Agent, tmp_path: Path) -> List[str]:
+async def through_sms(agent: Agent, tmp_path: Path) -> list[str]:
     with TwilioStandIn() as twilio:
         state = ChannelState(tmp_path / "channels.db")
-        sender = TwilioSender(TwilioAccount(twilio.account_sid, twilio.auth_token, twilio.url), state,
-                              RetryPolicy(attempts=1))
-        channel = SmsInput(SmsSettings(twilio.account_sid, twilio.auth_token, SMS_URL, twilio.url), state=state,
-                           limiter=RateLimiter(NO_LIMIT), sender=sender)
+        sender = TwilioSender(
+            TwilioAccount(twilio.account_sid, twilio.auth_token, twilio.url), state, RetryPolicy(attempts=1)
+        )
+        channel = SmsInput(
+            SmsSettings(twilio.account_sid, twilio.auth_token, SMS_URL, twilio.url),
+            state=state,
+            limiter=RateLimiter(NO_LIMIT),
+            sender=sender,
+        )
         validator = RequestValidator(twilio.auth_token)
         numbers = [f"+1416555{next(_numbers):04d}" for _ in CORPUS]
         async with serve(channel, agent.handle_message) as url, aiohttp.ClientSession() as session:
             for number, text in zip(numbers, CORPUS):
-                params = twilio_webhook_params(account_sid=twilio.account_sid, sender=number, to="+14165550311",
-                                               body=text)
+                params = twilio_webhook_params(
+                    account_sid=twilio.account_sid, sender=number, to="+14165550311", body=text
+                )
                 headers = {"X-Twilio-Signature": validator.compute_signature(SMS_URL, params)}
                 async with session.post(f"{url}/webhook", data=params, headers=headers) as answer:
                     assert answer.status == 200, await answer.text()
@@ -248,24 +260,27 @@ async def through_sms(agent: Agent, tmp_path: Path) -> List[str]:
     return [f"sms:{number}" for number in numbers]
 
 
-async def through_telegram(agent: Agent, tmp_path: Path, *, caption: bool) -> List[str]:
+async def through_telegram(agent: Agent, tmp_path: Path, *, caption: bool) -> list[str]:
     with TelegramStandIn() as api:
-        channel = TelegramInput(TelegramSettings(api.token, TELEGRAM_SECRET, api.url, None),
-                                state=ChannelState(tmp_path / "channels.db"), limiter=RateLimiter(NO_LIMIT),
-                                policy=RetryPolicy(attempts=1))
+        channel = TelegramInput(
+            TelegramSettings(api.token, TELEGRAM_SECRET, api.url, None),
+            state=ChannelState(tmp_path / "channels.db"),
+            limiter=RateLimiter(NO_LIMIT),
+            policy=RetryPolicy(attempts=1),
+        )
         chats = [7_000_000 + next(_numbers) for _ in CORPUS]
         async with serve(channel, agent.handle_message) as url, aiohttp.ClientSession() as session:
             for chat, text in zip(chats, CORPUS):
-                update = (telegram_update(chat, photo=True, caption=text) if caption
-                          else telegram_update(chat, text))
-                async with session.post(f"{url}/webhook", json=update,
-                                        headers={SECRET_HEADER: TELEGRAM_SECRET}) as answer:
+                update = telegram_update(chat, photo=True, caption=text) if caption else telegram_update(chat, text)
+                async with session.post(
+                    f"{url}/webhook", json=update, headers={SECRET_HEADER: TELEGRAM_SECRET}
+                ) as answer:
                     assert answer.status == 200, await answer.text()
             assert all(api.sent_to(chat) for chat in chats)
     return [f"telegram:{chat}" for chat in chats]
 
 
-CHANNELS: Dict[str, Callable[[Agent, Path], Awaitable[List[str]]]] = {
+CHANNELS: dict[str, Callable[[Agent, Path], Awaitable[list[str]]]] = {
     "rest": lambda agent, tmp_path: through_rest(ResidentRestInput, agent, tmp_path),
     "web": lambda agent, tmp_path: through_rest(WebChatInput, agent, tmp_path),
     "sms": through_sms,
@@ -290,6 +305,7 @@ def test_no_variant_is_taken_as_a_command_on_any_channel(agent, tmp_path, channe
 
 # --- The guard in Rasa's server, behind channels that do not clean ----------------------------------------------
 
+
 class RawInput(InputChannel):
     """A channel that forgets to clean: the request's text goes to Rasa as it is."""
 
@@ -303,8 +319,9 @@ class RawInput(InputChannel):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Any) -> Any:
             collector = CollectingOutputChannel()
-            await on_new_message(UserMessage(request.json["message"], collector, request.json["sender"],
-                                             input_channel=self.name()))
+            await on_new_message(
+                UserMessage(request.json["message"], collector, request.json["sender"], input_channel=self.name())
+            )
             return response.json(collector.messages)
 
         return webhook
@@ -338,7 +355,7 @@ async def rasa_server(agent: Agent) -> AsyncIterator[str]:
         await server.after_stop()
 
 
-def send_raw(agent: Agent, texts: List[str], prefix: str) -> tuple:
+def send_raw(agent: Agent, texts: list[str], prefix: str) -> tuple:
     """Send each text on Rasa's REST channel and on the raw one; return the conversations and the actions called."""
 
     async def main() -> tuple:
@@ -347,8 +364,9 @@ def send_raw(agent: Agent, texts: List[str], prefix: str) -> tuple:
             for n, text in enumerate(texts):
                 for channel in ("rest", "raw"):
                     senders.append(f"{prefix}-{channel}-{n}")
-                    async with session.post(f"{url}/{channel}/webhook",
-                                            json={"sender": senders[-1], "message": text}) as answer:
+                    async with session.post(
+                        f"{url}/{channel}/webhook", json={"sender": senders[-1], "message": text}
+                    ) as answer:
                         assert answer.status == 200, await answer.text()
             return await conversations(agent, senders), called
 
@@ -377,7 +395,8 @@ def test_commands_a_channel_chose_and_the_backends_staff_reply_still_work(agent,
             # What the backend does through Rasa's API (POST /conversations/<id>/trigger_intent).
             tracker = await agent.processor.fetch_tracker_and_update_session("chosen-1", collector)
             await agent.processor.trigger_external_user_uttered(
-                "EXTERNAL_staff_reply", {"staff_reply": "About your report: fixed today."}, tracker, collector)
+                "EXTERNAL_staff_reply", {"staff_reply": "About your report: fixed today."}, tracker, collector
+            )
             return turn, called
 
     turn, called = asyncio.run(main())

@@ -13,8 +13,11 @@ from actions.flow import report_questions
 from actions.questions import ask_kind_check
 from actions.report import ActionStartReport, build_case
 
-CLOSE = [{"name": "complaint", "confidence": 0.48}, {"name": "service_request", "confidence": 0.41},
-         {"name": "out_of_scope", "confidence": 0.05}]
+CLOSE = [
+    {"name": "complaint", "confidence": 0.48},
+    {"name": "service_request", "confidence": 0.41},
+    {"name": "out_of_scope", "confidence": 0.05},
+]
 SURE = [{"name": "service_request", "confidence": 0.93}, {"name": "complaint", "confidence": 0.04}]
 
 
@@ -43,8 +46,7 @@ def test_answers_by_number_words_or_naming_the_kind():
 
 
 def test_a_hesitant_first_message_makes_the_form_ask_the_kind_first():
-    tracker = make_tracker(text="the sidewalk on Elm St was left half cleared again", intent="complaint",
-                           ranking=CLOSE)
+    tracker = make_tracker(text="the sidewalk on Elm St was left half cleared again", intent="complaint", ranking=CLOSE)
     values = _values(asyncio.run(ActionStartReport().run(CollectingDispatcher(), tracker, {})))
     assert values["kind_options"] == "service_request complaint"
     assert report_questions(values, CATALOG) == ["kind_check"]
@@ -75,8 +77,13 @@ def test_an_unclear_answer_is_asked_once_more_then_the_guess_is_kept():
 
 
 def test_the_read_back_can_change_the_kind():
-    slots = {"kind": "service_request", "description": "the crew was rude", "location": "Elm St",
-             "public_consent": False, "contact_method": "anonymous"}
+    slots = {
+        "kind": "service_request",
+        "description": "the crew was rude",
+        "location": "Elm St",
+        "public_consent": False,
+        "contact_method": "anonymous",
+    }
     result, said = validate("confirmed", "no, it's a complaint", slots)
     assert result["kind"] == "complaint" and result["confirmed"] is None and said == ["utter_kind_changed"]
     following = report_questions({**slots, **result}, CATALOG)

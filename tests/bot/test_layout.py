@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Set
 
 import pytest
 
@@ -32,10 +32,14 @@ def imported_packages(folder: str) -> Iterator[tuple[Path, str]]:
         ("stores", {"backend", "actions", "channels", "rasa_sdk", "nlu_components"}),
         ("serving", {"backend", "actions", "channels", "rasa_sdk", "nlu_components", "stores"}),
         # The reference format, shared by the backend and the assistant, depends on neither.
-        ("case_references", {"backend", "actions", "channels", "rasa", "rasa_sdk", "nlu_components", "stores",
-                             "serving"}),
+        (
+            "case_references",
+            {"backend", "actions", "channels", "rasa", "rasa_sdk", "nlu_components", "stores", "serving"},
+        ),
     ],
 )
-def test_no_import_against_the_direction(folder: str, forbidden: Set[str]) -> None:
-    wrong = [f"{path.relative_to(ROOT)} imports {name}" for path, name in imported_packages(folder) if name in forbidden]
+def test_no_import_against_the_direction(folder: str, forbidden: set[str]) -> None:
+    wrong = [
+        f"{path.relative_to(ROOT)} imports {name}" for path, name in imported_packages(folder) if name in forbidden
+    ]
     assert wrong == []

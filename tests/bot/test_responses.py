@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List
 
 import pytest
 import yaml
@@ -38,8 +37,8 @@ SAMPLES = {
 GRADED_SAMPLES = {**SAMPLES, "menu": "1 Toronto Water\n2 Parks", "team": "Toronto Water"}
 
 
-def responses(samples: Dict[str, str] = SAMPLES) -> Dict[str, List[str]]:
-    found: Dict[str, List[str]] = {}
+def responses(samples: dict[str, str] = SAMPLES) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
     for path in sorted((ROOT / "bot" / "domain").glob("*.yml")):
         for name, variants in (yaml.safe_load(path.read_text()).get("responses") or {}).items():
             found[name] = [v["text"].format(**samples) for v in variants if "text" in v]
@@ -70,7 +69,7 @@ def test_asks_at_most_one_question(name, text):
     assert text.count("?") <= 1
 
 
-def sms_forms() -> List[tuple]:
+def sms_forms() -> list[tuple]:
     """Return each response with buttons as a text message shows it: the buttons become numbered options."""
     from channels.options import numbered_prompt, options_from_buttons
 

@@ -29,10 +29,13 @@ def test_the_set_is_varied():
 # Floors a little under the figures measured when the keywords were last tuned (README; benchmarks/service_guess.py):
 # all 108 messages 81.5% type and 85.2% team; the 26 written after the keywords 34.6% and 42.3%. Before the
 # keywords and triage queue of issue 20 the same set scored 44.4% and 40.7% (fresh: 23.1% and 19.2%).
-@pytest.mark.parametrize("subset, type_floor, team_floor", [
-    ("all", 0.78, 0.82),
-    ("fresh", 0.30, 0.38),
-])
+@pytest.mark.parametrize(
+    "subset, type_floor, team_floor",
+    [
+        ("all", 0.78, 0.82),
+        ("fresh", 0.30, 0.38),
+    ],
+)
 def test_type_and_team_guesses_stay_above_their_floors(subset, type_floor, team_floor):
     chosen = REPORTS if subset == "all" else [r for r in REPORTS if r.get("written_after")]
     result = service_guess.score(CATALOG, chosen)
@@ -40,13 +43,16 @@ def test_type_and_team_guesses_stay_above_their_floors(subset, type_floor, team_
     assert result["team"] / result["n"] >= team_floor, result["misses"]
 
 
-@pytest.mark.parametrize("text, service, division", [
-    ("a tree limb is about to fall onto the footpath on Oak Ave", "UF-FALLEN-TREE", "UF"),
-    ("cracked branch hanging over the sidewalk by the bus shelter", "UF-FALLEN-TREE", "UF"),
-    ("my bin was not collected at 5 Elm St", "SWMS-MISSED-PICKUP", "SWMS"),
-    ("the sidewalk in front of 80 Elm is cracked and lifted, my mother tripped", "TS-SIDEWALK", "TS"),
-    ("there's graffiti all over the wall of the underpass", None, "TRIAGE"),
-])
+@pytest.mark.parametrize(
+    "text, service, division",
+    [
+        ("a tree limb is about to fall onto the footpath on Oak Ave", "UF-FALLEN-TREE", "UF"),
+        ("cracked branch hanging over the sidewalk by the bus shelter", "UF-FALLEN-TREE", "UF"),
+        ("my bin was not collected at 5 Elm St", "SWMS-MISSED-PICKUP", "SWMS"),
+        ("the sidewalk in front of 80 Elm is cracked and lifted, my mother tripped", "TS-SIDEWALK", "TS"),
+        ("there's graffiti all over the wall of the underpass", None, "TRIAGE"),
+    ],
+)
 def test_the_issue_reports_get_their_type_and_team(text, service, division):
     assert service_guess.route(CATALOG, text) == (service, division)
 
@@ -61,8 +67,14 @@ def test_the_triage_queue_has_an_owner_and_is_never_offered_to_residents():
 def test_a_report_with_no_service_or_team_goes_to_triage_and_the_resident_hears_who_looks_at_it():
     from rasa_sdk.executor import CollectingDispatcher
 
-    slots = {"kind": "service_request", "description": "a strange smell is coming from the vacant lot",
-             "location": "40 Oak Ave", "contact_method": "anonymous", "report_id": "r1", "confirmed": True}
+    slots = {
+        "kind": "service_request",
+        "description": "a strange smell is coming from the vacant lot",
+        "location": "40 Oak Ave",
+        "contact_method": "anonymous",
+        "report_id": "r1",
+        "confirmed": True,
+    }
     case = build_case(make_tracker(slots=slots), CATALOG)
     assert case["division"] == "TRIAGE" and "service_code" not in case
     dispatcher = CollectingDispatcher()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 import aiohttp
 import pytest
@@ -33,8 +33,14 @@ def twilio():
         yield stand_in
 
 
-def sms_channel(tmp_path: Path, twilio: TwilioStandIn, *, limit: int = 100, webhook_url: Optional[str] = PUBLIC_URL,
-                account: Optional[Tuple[str, str]] = None) -> SmsInput:
+def sms_channel(
+    tmp_path: Path,
+    twilio: TwilioStandIn,
+    *,
+    limit: int = 100,
+    webhook_url: str | None = PUBLIC_URL,
+    account: tuple[str, str] | None = None,
+) -> SmsInput:
     sid, token = account or (twilio.account_sid, twilio.auth_token)
     state = ChannelState(tmp_path / "channels.db")
     settings = SmsSettings(sid, token, webhook_url, twilio.url)
@@ -45,22 +51,29 @@ def sms_channel(tmp_path: Path, twilio: TwilioStandIn, *, limit: int = 100, webh
 class Phone:
     """A resident's phone: texts go to the webhook through 'Twilio', signed with the account's auth token."""
 
-    def __init__(self, session: aiohttp.ClientSession, url: str, twilio: TwilioStandIn, number: str = RESIDENT,
-                 signed_url: str = PUBLIC_URL) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        twilio: TwilioStandIn,
+        number: str = RESIDENT,
+        signed_url: str = PUBLIC_URL,
+    ) -> None:
         self.session, self.url, self.twilio, self.number, self.signed_url = session, url, twilio, number, signed_url
 
-    def params(self, body: str, media: Tuple[Tuple[str, str], ...] = ()) -> Dict[str, str]:
-        return twilio_webhook_params(account_sid=self.twilio.account_sid, sender=self.number, to=CITY, body=body,
-                                     media=media)
+    def params(self, body: str, media: tuple[tuple[str, str], ...] = ()) -> dict[str, str]:
+        return twilio_webhook_params(
+            account_sid=self.twilio.account_sid, sender=self.number, to=CITY, body=body, media=media
+        )
 
-    async def post(self, params: Dict[str, str], signature: Optional[str] = None) -> Tuple[int, str]:
+    async def post(self, params: dict[str, str], signature: str | None = None) -> tuple[int, str]:
         if signature is None:
             signature = RequestValidator(self.twilio.auth_token).compute_signature(self.signed_url, params)
         headers = {"X-Twilio-Signature": signature} if signature else {}
         async with self.session.post(f"{self.url}/webhook", data=params, headers=headers) as response:
             return response.status, await response.text()
 
-    async def text(self, body: str, media: Tuple[Tuple[str, str], ...] = ()) -> List[str]:
+    async def text(self, body: str, media: tuple[tuple[str, str], ...] = ()) -> list[str]:
         """Send a text and return the messages the resident received in answer."""
         before = len(self.twilio.sent_to(self.number))
         status, answer = await self.post(self.params(body, media))
@@ -136,13 +149,33 @@ def test_without_twilio_credentials_the_channel_refuses_everything(tmp_path, twi
     assert rasa.received == []
 
 
-@pytest.mark.parametrize("text, keyword", [
-    ("STOP", "STOP"), ("stop", "STOP"), (" Stop. ", "STOP"), ("stopall", "STOPALL"), ("Unsubscribe", "UNSUBSCRIBE"),
-    ("end", "END"), ("QUIT!", "QUIT"), ("cancel", "CANCEL"), ("ARRÊT", "ARRET"), ("arret", "ARRET"),
-    ("start", "START"), ("Unstop", "UNSTOP"), ("yes", "YES"), ("help", "HELP"), ("INFO", "INFO"),
-    ("cancel report", None), ("stop this", None), ("please stop", None), ("stop 2", None), ("stopping", None),
-    ("", None), ("1", None),
-])
+@pytest.mark.parametrize(
+    "text, keyword",
+    [
+        ("STOP", "STOP"),
+        ("stop", "STOP"),
+        (" Stop. ", "STOP"),
+        ("stopall", "STOPALL"),
+        ("Unsubscribe", "UNSUBSCRIBE"),
+        ("end", "END"),
+        ("QUIT!", "QUIT"),
+        ("cancel", "CANCEL"),
+        ("ARRÊT", "ARRET"),
+        ("arret", "ARRET"),
+        ("start", "START"),
+        ("Unstop", "UNSTOP"),
+        ("yes", "YES"),
+        ("help", "HELP"),
+        ("INFO", "INFO"),
+        ("cancel report", None),
+        ("stop this", None),
+        ("please stop", None),
+        ("stop 2", None),
+        ("stopping", None),
+        ("", None),
+        ("1", None),
+    ],
+)
 def test_carrier_keywords_are_single_whole_words(text, keyword):
     assert carrier_keyword(text) == keyword
 
@@ -218,8 +251,12 @@ def test_cancel_alone_opts_out_while_cancel_report_cancels_the_report(tmp_path, 
 def test_buttons_become_numbered_options_and_a_number_picks_one(tmp_path, twilio):
     def answer(message):
         if message.text == "pothole on Elm St":
-            return [{"text": "Is this about a road?", "buttons": [
-                {"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]}]
+            return [
+                {
+                    "text": "Is this about a road?",
+                    "buttons": [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
+                }
+            ]
         return [{"text": f"Got {message.text}"}]
 
     rasa = ScriptedRasa(answer)
@@ -409,6 +446,9 @@ def test_a_message_outside_a_turn_goes_from_the_number_the_resident_texted_unles
             await output.send_text_message(f"sms:{RESIDENT}", "One more thing.")
 
     run(channel, ScriptedRasa(), twilio, scenario)
-    assert twilio.sent_to(RESIDENT) == ["You said: hello", "About your report S-4F7KQ2X: it is fixed.",
-                                        replies.SMS_OPTED_OUT]
+    assert twilio.sent_to(RESIDENT) == [
+        "You said: hello",
+        "About your report S-4F7KQ2X: it is fixed.",
+        replies.SMS_OPTED_OUT,
+    ]
     assert {m["From"] for m in twilio.messages} == {CITY}

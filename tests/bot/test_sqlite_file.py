@@ -13,7 +13,7 @@ from channels.state import ChannelState
 from stores.sqlite import SharedFile
 
 
-def child_opens_its_own(file: SharedFile, inherited: int, result: "multiprocessing.Queue") -> None:
+def child_opens_its_own(file: SharedFile, inherited: int, result: multiprocessing.Queue) -> None:
     mine = file.db
     mine.execute("INSERT INTO notes VALUES (?)", (f"child {os.getpid()}",))
     result.put(id(mine) != inherited)
@@ -41,8 +41,9 @@ def test_an_opt_out_is_synced_to_disk_and_the_file_goes_back_to_normal_flushing(
     assert oct(os.stat(tmp_path / "channels.db").st_mode & 0o777) == "0o600"
 
 
-def open_at_once_and_write(path: str, start: "multiprocessing.synchronize.Barrier",
-                           result: "multiprocessing.Queue") -> None:
+def open_at_once_and_write(
+    path: str, start: multiprocessing.synchronize.Barrier, result: multiprocessing.Queue
+) -> None:
     file = SharedFile(Path(path), flush="OFF", schema="CREATE TABLE IF NOT EXISTS notes (text TEXT);")
     start.wait()
     try:

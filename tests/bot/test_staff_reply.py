@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 import yaml
 from rasa_sdk import Tracker
@@ -15,9 +15,13 @@ from actions.staff_reply import ActionRelayStaffReply
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def external_tracker(entities: List[Dict[str, Any]]) -> Tracker:
-    latest = {"text": "EXTERNAL: EXTERNAL_staff_reply", "intent": {"name": "EXTERNAL_staff_reply"},
-              "entities": entities, "metadata": {"is_external": True}}
+def external_tracker(entities: list[dict[str, Any]]) -> Tracker:
+    latest = {
+        "text": "EXTERNAL: EXTERNAL_staff_reply",
+        "intent": {"name": "EXTERNAL_staff_reply"},
+        "entities": entities,
+        "metadata": {"is_external": True},
+    }
     return Tracker("telegram:880001", {}, latest, [], False, None, {}, "telegram")
 
 

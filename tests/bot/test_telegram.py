@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import aiohttp
 import pytest
@@ -30,11 +30,16 @@ def api():
         yield stand_in
 
 
-def telegram_channel(tmp_path: Path, api: TelegramStandIn, *, limit: int = 100,
-                     webhook_url: Optional[str] = None) -> TelegramInput:
+def telegram_channel(
+    tmp_path: Path, api: TelegramStandIn, *, limit: int = 100, webhook_url: str | None = None
+) -> TelegramInput:
     settings = TelegramSettings(api.token, SECRET, api.url, webhook_url)
-    return TelegramInput(settings, state=ChannelState(tmp_path / "channels.db"), limiter=RateLimiter(limit),
-                         policy=RetryPolicy(attempts=3, first_delay=0.01))
+    return TelegramInput(
+        settings,
+        state=ChannelState(tmp_path / "channels.db"),
+        limiter=RateLimiter(limit),
+        policy=RetryPolicy(attempts=3, first_delay=0.01),
+    )
 
 
 class Chat:
@@ -43,23 +48,24 @@ class Chat:
     def __init__(self, session: aiohttp.ClientSession, url: str, api: TelegramStandIn) -> None:
         self.session, self.url, self.api = session, url, api
 
-    async def post(self, update: Dict[str, Any], secret: Optional[str] = SECRET) -> int:
+    async def post(self, update: dict[str, Any], secret: str | None = SECRET) -> int:
         headers = {SECRET_HEADER: secret} if secret else {}
         async with self.session.post(f"{self.url}/webhook", json=update, headers=headers) as response:
             return response.status
 
-    async def send(self, text: Optional[str] = None, **update: Any) -> List[Dict[str, Any]]:
+    async def send(self, text: str | None = None, **update: Any) -> list[dict[str, Any]]:
         """Send a message and return the bot's messages in answer ({"text", "reply_markup"})."""
         before = len(self.api.sent_to(CHAT))
         assert await self.post(telegram_update(CHAT, text, **update)) == 200
         return self.api.sent_to(CHAT)[before:]
 
-    async def texts(self, text: Optional[str] = None, **update: Any) -> List[str]:
+    async def texts(self, text: str | None = None, **update: Any) -> list[str]:
         return [m["text"] for m in await self.send(text, **update)]
 
 
-def run(channel: TelegramInput, rasa: ScriptedRasa, api: TelegramStandIn, scenario: Any,
-        port: Optional[int] = None) -> None:
+def run(
+    channel: TelegramInput, rasa: ScriptedRasa, api: TelegramStandIn, scenario: Any, port: int | None = None
+) -> None:
     async def main() -> None:
         async with serve(channel, rasa, port) as url, aiohttp.ClientSession() as session:
             await scenario(Chat(session, url, api))
@@ -72,8 +78,11 @@ def test_a_message_reaches_rasa_and_the_reply_reaches_the_chat(tmp_path, api):
 
     async def scenario(chat: Chat) -> None:
         [reply] = await chat.send("There is a pothole on Elm St")
-        assert reply == {"chat_id": CHAT, "text": "You said: There is a pothole on Elm St",
-                         "reply_markup": REMOVE_KEYBOARD}
+        assert reply == {
+            "chat_id": CHAT,
+            "text": "You said: There is a pothole on Elm St",
+            "reply_markup": REMOVE_KEYBOARD,
+        }
 
     run(telegram_channel(tmp_path, api), rasa, api, scenario)
     [message] = rasa.received
@@ -118,8 +127,12 @@ def test_the_commands_stand_for_intents_and_others_get_the_list(tmp_path, api):
 def test_buttons_become_a_keyboard_and_a_tap_sends_the_payload(tmp_path, api):
     def answer(message):
         if message.text == "pothole on Elm St":
-            return [{"text": "Is this about a road?", "buttons": [
-                {"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]}]
+            return [
+                {
+                    "text": "Is this about a road?",
+                    "buttons": [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
+                }
+            ]
         return [{"text": f"Got {message.text}"}]
 
     rasa = ScriptedRasa(answer)
@@ -164,18 +177,47 @@ def test_a_photo_alone_is_kept_and_the_resident_is_asked_for_words(tmp_path, api
         assert attachment["content_type"] == "image/jpeg" and attachment["telegram_file_id"].startswith("AgAC")
 
 
-@pytest.mark.parametrize("update, answer", [
-    (telegram_update(CHAT, "pothole on Elm Street", edited=True), [replies.TELEGRAM_EDITED]),
-    (telegram_update(CHAT, "pothole", chat_type="group"), [replies.TELEGRAM_GROUP]),
-    ({"update_id": 1, "my_chat_member": {
-        "chat": {"id": CHAT, "type": "private"}, "from": {"id": CHAT, "is_bot": False, "first_name": "R"},
-        "date": 1, "old_chat_member": {"status": "member", "user": {"id": 1, "is_bot": True, "first_name": "B"}},
-        "new_chat_member": {"status": "kicked", "until_date": 0,
-                            "user": {"id": 1, "is_bot": True, "first_name": "B"}}}}, []),
-    ({"update_id": 2, "poll": {"id": "1", "question": "?", "options": [], "total_voter_count": 0, "is_closed": True,
-                               "is_anonymous": True, "type": "regular", "allows_multiple_answers": False}}, []),
-    (telegram_update(CHAT, None), [replies.WORDS_ONLY]),  # e.g. a sticker: no words, no file
-])
+@pytest.mark.parametrize(
+    "update, answer",
+    [
+        (telegram_update(CHAT, "pothole on Elm Street", edited=True), [replies.TELEGRAM_EDITED]),
+        (telegram_update(CHAT, "pothole", chat_type="group"), [replies.TELEGRAM_GROUP]),
+        (
+            {
+                "update_id": 1,
+                "my_chat_member": {
+                    "chat": {"id": CHAT, "type": "private"},
+                    "from": {"id": CHAT, "is_bot": False, "first_name": "R"},
+                    "date": 1,
+                    "old_chat_member": {"status": "member", "user": {"id": 1, "is_bot": True, "first_name": "B"}},
+                    "new_chat_member": {
+                        "status": "kicked",
+                        "until_date": 0,
+                        "user": {"id": 1, "is_bot": True, "first_name": "B"},
+                    },
+                },
+            },
+            [],
+        ),
+        (
+            {
+                "update_id": 2,
+                "poll": {
+                    "id": "1",
+                    "question": "?",
+                    "options": [],
+                    "total_voter_count": 0,
+                    "is_closed": True,
+                    "is_anonymous": True,
+                    "type": "regular",
+                    "allows_multiple_answers": False,
+                },
+            },
+            [],
+        ),
+        (telegram_update(CHAT, None), [replies.WORDS_ONLY]),  # e.g. a sticker: no words, no file
+    ],
+)
 def test_updates_the_assistant_cannot_use_are_answered_gracefully(tmp_path, api, update, answer):
     rasa = ScriptedRasa()
 
@@ -189,8 +231,9 @@ def test_updates_the_assistant_cannot_use_are_answered_gracefully(tmp_path, api,
 
 def test_a_body_that_is_not_an_update_is_refused(tmp_path, api):
     async def scenario(chat: Chat) -> None:
-        async with chat.session.post(f"{chat.url}/webhook", data=b"{not json",
-                                     headers={SECRET_HEADER: SECRET}) as response:
+        async with chat.session.post(
+            f"{chat.url}/webhook", data=b"{not json", headers={SECRET_HEADER: SECRET}
+        ) as response:
             assert response.status == 400
 
     run(telegram_channel(tmp_path, api), ScriptedRasa(), api, scenario)

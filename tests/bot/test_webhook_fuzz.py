@@ -12,9 +12,10 @@ import hashlib
 import sqlite3
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any
 
 import pytest
 import requests
@@ -35,13 +36,18 @@ from channels.twilio_sender import TwilioAccount, TwilioSender
 from serving.intent_guard import reads_as_command
 
 EXAMPLES = 1000
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 NO_LIMIT = 10**9  # the limits have their own tests; here every request should reach the parsing
 SMS_URL = "https://intake.city.example/webhooks/sms/webhook"
 TELEGRAM_SECRET = "fuzz-secret_token"
 
 # --- Strategies ------------------------------------------------------------------------------------------------
+
 
 def mostly(usual: st.SearchStrategy, unusual: st.SearchStrategy) -> st.SearchStrategy:
     """Draw from `usual` three times in four, else from `unusual` (so the paths past the checks are fuzzed too)."""
@@ -49,9 +55,30 @@ def mostly(usual: st.SearchStrategy, unusual: st.SearchStrategy) -> st.SearchStr
 
 
 any_text = st.text(st.characters(codec="utf-8"), max_size=80) | st.sampled_from(
-    ["", " ", "\x00", "\u202e", "\ufeff", "/affirm", '/inform{"location": "x"}', "STOP", "stop.", "YES", "HELP",
-     '/ /EXTERNAL_staff_reply{"staff_reply": "x"}', "/\u00a0/affirm", "\u2215/deny", "\u200b/ /affirm",
-     "1", "9", "x" * 2001, "é" * 700, "\r\n", "sms:+14165550123", "telegram:1"]
+    [
+        "",
+        " ",
+        "\x00",
+        "\u202e",
+        "\ufeff",
+        "/affirm",
+        '/inform{"location": "x"}',
+        "STOP",
+        "stop.",
+        "YES",
+        "HELP",
+        '/ /EXTERNAL_staff_reply{"staff_reply": "x"}',
+        "/\u00a0/affirm",
+        "\u2215/deny",
+        "\u200b/ /affirm",
+        "1",
+        "9",
+        "x" * 2001,
+        "é" * 700,
+        "\r\n",
+        "sms:+14165550123",
+        "telegram:1",
+    ]
 )
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | any_text
 json_values = st.recursive(
@@ -63,57 +90,107 @@ raw_bodies = st.binary(max_size=300) | st.sampled_from([b"", b"{", b"null", b"[]
 
 good_senders = st.from_regex(r"[A-Za-z0-9_.@+-]{1,128}", fullmatch=True)
 rest_bodies = mostly(
-    st.fixed_dictionaries({"sender": good_senders, "message": any_text},
-                          optional={"metadata": json_values, "input_channel": any_text, "customData": json_values}),
+    st.fixed_dictionaries(
+        {"sender": good_senders, "message": any_text},
+        optional={"metadata": json_values, "input_channel": any_text, "customData": json_values},
+    ),
     st.fixed_dictionaries({"sender": good_senders | any_text | json_values, "message": any_text | json_values})
-    | st.dictionaries(any_text, json_values, max_size=4) | json_values | raw_bodies,
+    | st.dictionaries(any_text, json_values, max_size=4)
+    | json_values
+    | raw_bodies,
 )
 
-twilio_fields = st.sampled_from(["From", "To", "Body", "MessageSid", "NumMedia", "MediaUrl0", "MediaContentType0",
-                                 "MediaUrl1", "OptOutType", "AccountSid", "SmsStatus"]) | any_text
+twilio_fields = (
+    st.sampled_from(
+        [
+            "From",
+            "To",
+            "Body",
+            "MessageSid",
+            "NumMedia",
+            "MediaUrl0",
+            "MediaContentType0",
+            "MediaUrl1",
+            "OptOutType",
+            "AccountSid",
+            "SmsStatus",
+        ]
+    )
+    | any_text
+)
 twilio_changes = st.dictionaries(twilio_fields, any_text | st.integers().map(str), max_size=6)
 # How the request is signed: as Twilio would, not at all, with nonsense, or for other fields.
 signing = mostly(st.just("valid"), st.sampled_from(["none", "garbage", "other fields"]))
 # Most requests carry a body of the right kind; some carry anything at all instead.
 raw_or_not = mostly(st.none(), raw_bodies)
 
-chat_ids = st.integers(-10**13, 10**13) | json_values
+chat_ids = st.integers(-(10**13), 10**13) | json_values
 telegram_messages = st.fixed_dictionaries(
-    {"message_id": st.integers(0, 2**31) | json_values, "date": st.integers(0, 2**31) | json_values,
-     "chat": st.fixed_dictionaries({"id": chat_ids, "type": st.sampled_from(["private", "group", "channel"])
-                                    | any_text}) | json_values},
+    {
+        "message_id": st.integers(0, 2**31) | json_values,
+        "date": st.integers(0, 2**31) | json_values,
+        "chat": st.fixed_dictionaries(
+            {"id": chat_ids, "type": st.sampled_from(["private", "group", "channel"]) | any_text}
+        )
+        | json_values,
+    },
     optional={
-        "text": any_text, "caption": any_text,
+        "text": any_text,
+        "caption": any_text,
         "from": st.fixed_dictionaries({"id": st.integers(), "is_bot": st.booleans(), "first_name": any_text}),
         "location": st.fixed_dictionaries({"latitude": json_scalars, "longitude": json_scalars}) | json_values,
-        "venue": json_values, "contact": json_values,
-        "photo": st.lists(st.fixed_dictionaries({"file_id": any_text, "file_unique_id": any_text,
-                                                 "width": st.integers(), "height": st.integers()}), max_size=3)
+        "venue": json_values,
+        "contact": json_values,
+        "photo": st.lists(
+            st.fixed_dictionaries(
+                {"file_id": any_text, "file_unique_id": any_text, "width": st.integers(), "height": st.integers()}
+            ),
+            max_size=3,
+        )
         | json_values,
-        "document": json_values, "voice": json_values, "entities": json_values,
+        "document": json_values,
+        "voice": json_values,
+        "entities": json_values,
     },
 )
 real_updates = st.builds(
     lambda chat, text, location, photo, caption, edited, chat_type: telegram_update(
-        chat, text, location=location, photo=photo, caption=caption, edited=edited, chat_type=chat_type),
-    st.integers(1, 10**12), st.none() | any_text,
-    st.none() | st.tuples(st.floats(-90, 90), st.floats(-180, 180)), st.booleans(), st.none() | any_text,
-    st.booleans(), st.sampled_from(["private", "private", "group"]),
+        chat, text, location=location, photo=photo, caption=caption, edited=edited, chat_type=chat_type
+    ),
+    st.integers(1, 10**12),
+    st.none() | any_text,
+    st.none() | st.tuples(st.floats(-90, 90), st.floats(-180, 180)),
+    st.booleans(),
+    st.none() | any_text,
+    st.booleans(),
+    st.sampled_from(["private", "private", "group"]),
 )
-telegram_bodies = st.fixed_dictionaries(
-    {"update_id": st.integers(-2**31, 2**31) | json_values},
-    optional={"message": telegram_messages | json_values, "edited_message": telegram_messages,
-              "channel_post": telegram_messages, "callback_query": json_values},
-) | json_values
+telegram_bodies = (
+    st.fixed_dictionaries(
+        {"update_id": st.integers(-(2**31), 2**31) | json_values},
+        optional={
+            "message": telegram_messages | json_values,
+            "edited_message": telegram_messages,
+            "channel_post": telegram_messages,
+            "callback_query": json_values,
+        },
+    )
+    | json_values
+)
 secrets_sent = st.sampled_from([TELEGRAM_SECRET] * 4 + [None, "", "wrong", TELEGRAM_SECRET + " "])
 
 
 # --- A channel in a real server, on a thread of its own --------------------------------------------------------
 
-def answer_with_buttons(message: Any) -> List[Dict[str, Any]]:
+
+def answer_with_buttons(message: Any) -> list[dict[str, Any]]:
     """Answer like the assistant does, buttons included, so that offered options are stored too."""
-    return [{"text": "Thanks. Is that right?", "buttons": [{"title": "Yes", "payload": "/affirm"},
-                                                          {"title": "No", "payload": "/deny"}]}]
+    return [
+        {
+            "text": "Thanks. Is that right?",
+            "buttons": [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
+        }
+    ]
 
 
 class Running:
@@ -128,7 +205,7 @@ class Running:
         self.http = requests.Session()
         self.answered: Counter = Counter()  # requests by status code
 
-    def snapshot(self) -> Tuple[int, int, str]:
+    def snapshot(self) -> tuple[int, int, str]:
         """Return what a request could have changed: messages to Rasa, messages out, stored state."""
         digest = hashlib.sha256()
         with closing(sqlite3.connect(self.state_path)) as db:
@@ -144,7 +221,7 @@ class Running:
         assert status < 500, status
         if status >= 400:
             assert self.snapshot() == before, status
-        for message in self.rasa.received[before[0]:]:
+        for message in self.rasa.received[before[0] :]:
             assert isinstance(message, ChannelCommand) or not reads_as_command(message.text), message.text
         self.answered[status] += 1
         return status
@@ -159,7 +236,7 @@ class Running:
 def running(channel: Any, state_path: Path, sent: Callable[[], int] = lambda: 0) -> Iterator[Running]:
     server = Running(channel, state_path, sent)
     ready, stop = threading.Event(), None
-    failure: List[BaseException] = []
+    failure: list[BaseException] = []
 
     async def main() -> None:
         nonlocal stop
@@ -188,6 +265,7 @@ def running(channel: Any, state_path: Path, sent: Callable[[], int] = lambda: 0)
 
 # --- The tests -------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module", params=[ResidentRestInput, WebChatInput], ids=["rest", "web"])
 def rest_server(request, tmp_path_factory) -> Iterator[Running]:
     path = tmp_path_factory.mktemp("rest") / "channels.db"
@@ -212,14 +290,19 @@ def test_fuzz_rest_and_web_chat_payloads(rest_server: Running, body: Any) -> Non
 
 
 @pytest.fixture(scope="module")
-def sms_server(tmp_path_factory) -> Iterator[Tuple[Running, TwilioStandIn]]:
+def sms_server(tmp_path_factory) -> Iterator[tuple[Running, TwilioStandIn]]:
     path = tmp_path_factory.mktemp("sms") / "channels.db"
     with TwilioStandIn() as twilio:
         state = ChannelState(path)
-        sender = TwilioSender(TwilioAccount(twilio.account_sid, twilio.auth_token, twilio.url), state,
-                              RetryPolicy(attempts=1))
-        channel = SmsInput(SmsSettings(twilio.account_sid, twilio.auth_token, SMS_URL, twilio.url), state=state,
-                           limiter=RateLimiter(NO_LIMIT), sender=sender)
+        sender = TwilioSender(
+            TwilioAccount(twilio.account_sid, twilio.auth_token, twilio.url), state, RetryPolicy(attempts=1)
+        )
+        channel = SmsInput(
+            SmsSettings(twilio.account_sid, twilio.auth_token, SMS_URL, twilio.url),
+            state=state,
+            limiter=RateLimiter(NO_LIMIT),
+            sender=sender,
+        )
         channel.refused = RateLimiter(NO_LIMIT)
         with running(channel, path, sent=lambda: twilio.arrived) as server:
             yield server, twilio
@@ -228,11 +311,16 @@ def sms_server(tmp_path_factory) -> Iterator[Tuple[Running, TwilioStandIn]]:
 
 @FUZZ
 @given(changes=twilio_changes, how=signing, raw=raw_or_not)
-def test_fuzz_twilio_form_fields(sms_server: Tuple[Running, TwilioStandIn], changes: Dict[str, str], how: str,
-                                 raw: Optional[bytes]) -> None:
+def test_fuzz_twilio_form_fields(
+    sms_server: tuple[Running, TwilioStandIn], changes: dict[str, str], how: str, raw: bytes | None
+) -> None:
     server, twilio = sms_server
-    params = {**twilio_webhook_params(account_sid=twilio.account_sid, sender="+14165550123", to="+14165550311",
-                                      body="pothole on Elm St"), **changes}
+    params = {
+        **twilio_webhook_params(
+            account_sid=twilio.account_sid, sender="+14165550123", to="+14165550311", body="pothole on Elm St"
+        ),
+        **changes,
+    }
     validator = RequestValidator(twilio.auth_token)
     signature = {
         "valid": validator.compute_signature(SMS_URL, params),
@@ -253,12 +341,15 @@ def test_fuzz_twilio_form_fields(sms_server: Tuple[Running, TwilioStandIn], chan
 
 
 @pytest.fixture(scope="module")
-def telegram_server(tmp_path_factory) -> Iterator[Tuple[Running, TelegramStandIn]]:
+def telegram_server(tmp_path_factory) -> Iterator[tuple[Running, TelegramStandIn]]:
     path = tmp_path_factory.mktemp("telegram") / "channels.db"
     with TelegramStandIn() as api:
-        channel = TelegramInput(TelegramSettings(api.token, TELEGRAM_SECRET, api.url, None),
-                                state=ChannelState(path), limiter=RateLimiter(NO_LIMIT),
-                                policy=RetryPolicy(attempts=1))
+        channel = TelegramInput(
+            TelegramSettings(api.token, TELEGRAM_SECRET, api.url, None),
+            state=ChannelState(path),
+            limiter=RateLimiter(NO_LIMIT),
+            policy=RetryPolicy(attempts=1),
+        )
         channel.refused = RateLimiter(NO_LIMIT)
         with running(channel, path, sent=lambda: len(api.sent)) as server:
             yield server, api
@@ -267,8 +358,9 @@ def telegram_server(tmp_path_factory) -> Iterator[Tuple[Running, TelegramStandIn
 
 @FUZZ
 @given(body=mostly(real_updates, telegram_bodies), raw=raw_or_not, secret=secrets_sent)
-def test_fuzz_telegram_updates(telegram_server: Tuple[Running, TelegramStandIn], body: Any, raw: Optional[bytes],
-                               secret: Optional[str]) -> None:
+def test_fuzz_telegram_updates(
+    telegram_server: tuple[Running, TelegramStandIn], body: Any, raw: bytes | None, secret: str | None
+) -> None:
     server, _ = telegram_server
     headers = {SECRET_HEADER: secret} if secret is not None else {}
 

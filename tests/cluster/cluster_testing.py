@@ -8,7 +8,6 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
 
 from channel_live import REFERENCE_GIVEN, answer_to, last_question
 from cluster import Cluster
@@ -25,12 +24,12 @@ class Talk:
     cluster: Cluster
     sender: str
     facts: dict = field(default_factory=lambda: dict(FACTS))
-    sent: List[str] = field(default_factory=list)
-    replies: List[str] = field(default_factory=list)
-    failures: List[str] = field(default_factory=list)  # answers other than 200, each retried
-    topics: List[str] = field(default_factory=list)  # what the assistant asked about, in order
+    sent: list[str] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # answers other than 200, each retried
+    topics: list[str] = field(default_factory=list)  # what the assistant asked about, in order
 
-    def say(self, text: str, retries: int = 0) -> List[str]:
+    def say(self, text: str, retries: int = 0) -> list[str]:
         """Send one message and return the replies; on an error, send it again up to `retries` times."""
         for attempt in range(retries + 1):
             status, body = self._post(text)
@@ -43,10 +42,14 @@ class Talk:
                 time.sleep(1 + attempt)
         raise AssertionError(f"{self.sender}: {text!r} got {self.failures[-1]} after {retries + 1} tries")
 
-    def _post(self, text: str) -> Tuple[int, list]:
+    def _post(self, text: str) -> tuple[int, list]:
         data = json.dumps({"sender": self.sender, "message": text}).encode()
-        request = urllib.request.Request(f"{self.cluster.rasa_url}/webhooks/rest/webhook", data=data, method="POST",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.cluster.rasa_url}/webhooks/rest/webhook",
+            data=data,
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=120) as response:
                 return response.status, json.loads(response.read())
@@ -55,13 +58,13 @@ class Talk:
         except OSError as error:  # the connection itself failed
             return 0, [str(error)]
 
-    def answer(self, retries: int = 0) -> List[str]:
+    def answer(self, retries: int = 0) -> list[str]:
         """Answer the assistant's last question."""
         topic, text = answer_to(last_question(self.replies), self.facts)
         self.topics.append(topic)
         return self.say(text, retries)
 
-    def reference(self) -> Optional[str]:
+    def reference(self) -> str | None:
         found = REFERENCE_GIVEN.search(" ".join(self.replies))
         return found.group(1) if found else None
 
@@ -75,7 +78,7 @@ class Talk:
         raise AssertionError(f"{self.sender}: no reference number after {turns} turns: {self.replies}")
 
 
-def rasa_servers_used(cluster: Cluster, since_line: int = 0) -> List[str]:
+def rasa_servers_used(cluster: Cluster, since_line: int = 0) -> list[str]:
     """Return, for each REST message nginx passed on after line `since_line` of its log, the Rasa server that
     answered it (its last upstream: an earlier one in the same line refused)."""
     lines = (cluster.log_dir / "nginx-access.log").read_text().splitlines()[since_line:]

@@ -6,8 +6,8 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -25,8 +25,9 @@ def cluster() -> Iterator[Cluster]:
         pytest.fail("INTAKE_MODEL is not set: run the tests with `make test-cluster`, which trains the model first")
     # Not pytest's tmp_path: PostgreSQL runs as its own user, who must be able to enter the folder.
     folder = Path(tempfile.mkdtemp(prefix="intake-cluster-"))
-    running = Cluster.on_free_ports(Path(model).resolve(), folder, rasa_servers=2, action_servers=2,
-                                    settings={"INTAKE_OUTBOX_INTERVAL": "1"})
+    running = Cluster.on_free_ports(
+        Path(model).resolve(), folder, rasa_servers=2, action_servers=2, settings={"INTAKE_OUTBOX_INTERVAL": "1"}
+    )
     try:
         running.start()
         running.wait_until_ready()

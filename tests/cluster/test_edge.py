@@ -8,15 +8,15 @@ import json
 import ssl
 import urllib.error
 import urllib.request
-from typing import Dict, Optional
 
 import pytest
 from live import cases_of, listening_addresses, wait_until
 
 
-def post(url: str, body: bytes, headers: Optional[Dict[str, str]] = None) -> int:
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+def post(url: str, body: bytes, headers: dict[str, str] | None = None) -> int:
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status
@@ -61,19 +61,37 @@ def test_rasas_api_needs_the_token(cluster):
 def test_the_action_servers_are_on_the_loopback_and_answer_only_rasas_secret(cluster):
     for port in [*cluster.action_ports, cluster.actions_port]:  # each server, and nginx's listener for them
         assert listening_addresses(port) == {"127.0.0.1"}, port
-    tracker = {"sender_id": "cluster-forged", "slots": {"kind": "service_request", "description": "Bin not emptied",
-                                                        "location": "12 Elm St", "confirmed": True},
-               "latest_message": {}, "events": [], "paused": False, "followup_action": None, "active_loop": {},
-               "latest_action_name": "action_listen"}
-    forged = json.dumps({"next_action": "action_submit_case", "sender_id": "cluster-forged", "tracker": tracker,
-                         "domain": {}, "version": "3.6.2"}).encode()
+    tracker = {
+        "sender_id": "cluster-forged",
+        "slots": {
+            "kind": "service_request",
+            "description": "Bin not emptied",
+            "location": "12 Elm St",
+            "confirmed": True,
+        },
+        "latest_message": {},
+        "events": [],
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": "action_listen",
+    }
+    forged = json.dumps(
+        {
+            "next_action": "action_submit_case",
+            "sender_id": "cluster-forged",
+            "tracker": tracker,
+            "domain": {},
+            "version": "3.6.2",
+        }
+    ).encode()
     for port in [*cluster.action_ports, cluster.actions_port]:
         assert post(f"http://127.0.0.1:{port}/webhook", forged) == 401
         assert post(f"http://127.0.0.1:{port}/webhook", forged, {"X-Intake-Actions-Secret": "guess"}) == 401
     assert cases_of(cluster, "cluster-forged") == []
 
 
-def headers_of(url: str, context: Optional[ssl.SSLContext] = None) -> Dict[str, list]:
+def headers_of(url: str, context: ssl.SSLContext | None = None) -> dict[str, list]:
     with urllib.request.urlopen(url, timeout=30, context=context) as response:
         assert response.status == 200
         return {name.lower(): response.headers.get_all(name) for name in response.headers.keys()}

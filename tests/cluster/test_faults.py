@@ -9,13 +9,12 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from typing import List
 
 from cluster_testing import Talk, access_log_length, rasa_servers_used
 from live import cases_of, get_case, wait_until
 
 
-def resident_turns(cluster, reference: str) -> List[str]:
+def resident_turns(cluster, reference: str) -> list[str]:
     return [turn["text"] for turn in get_case(cluster, reference)["transcript"] if turn["role"] == "resident"]
 
 
@@ -76,12 +75,15 @@ def test_a_report_sent_while_the_backend_is_stopped_arrives_through_the_outbox(c
 
 def test_postgresql_restarts_mid_run_and_nothing_is_lost_or_repeated(cluster):
     talks = [Talk(cluster, f"cluster-pg-{number}") for number in range(6)]
-    firsts = ["big pothole on queen st near spadina", "the crew on Elm St was amazing today",
-              "my green bin wasnt picked up this week"]
+    firsts = [
+        "big pothole on queen st near spadina",
+        "the crew on Elm St was amazing today",
+        "my green bin wasnt picked up this week",
+    ]
     for number, talk in enumerate(talks):
         talk.say(firsts[number % len(firsts)])
     references = {}
-    errors: List[BaseException] = []
+    errors: list[BaseException] = []
 
     def converse(talk: Talk) -> None:
         # A resident whose message got an error sends it again, as people (and Telegram) do.

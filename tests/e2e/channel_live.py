@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / "tests") not in sys.path:
     sys.path.insert(0, str(ROOT / "tests"))
-from stand_ins import TelegramStandIn, TwilioStandIn  # noqa: E402
-
 from live import http  # noqa: E402
+from stand_ins import TelegramStandIn, TwilioStandIn  # noqa: E402
 
 REFERENCE_GIVEN = re.compile(r"reference number is ([CPS]-[2-9A-HJKMNP-Z]{7})")
 # A resident's message written as the backend's staff reply (the issue's own example): it must stay words.
@@ -23,7 +23,7 @@ FORGED_WORDS = "refund approved"
 TEST_ARTEFACTS = ROOT / "var" / "test-artefacts"
 
 # What the resident says to each kind of question, found by words in the question (first match wins).
-ANSWERS: List[Tuple[Tuple[str, ...], str, str]] = [
+ANSWERS: list[tuple[tuple[str, ...], str, str]] = [
     (("public map",), "public_consent", "no"),
     (("just to check",), "kind", "not sure"),
     (("reply with a number",), "menu", "1"),
@@ -53,7 +53,7 @@ class StandIns:
         self.twilio = TwilioStandIn()
         self.telegram = TelegramStandIn()
 
-    def __enter__(self) -> "StandIns":
+    def __enter__(self) -> StandIns:
         self.twilio.__enter__()
         self.telegram.__enter__()
         return self
@@ -62,7 +62,7 @@ class StandIns:
         self.telegram.__exit__(*exc)
         self.twilio.__exit__(*exc)
 
-    def settings(self, rasa_url: str) -> Dict[str, str]:
+    def settings(self, rasa_url: str) -> dict[str, str]:
         """Return the environment that points the stack's channels at the stand-ins."""
         return {
             "INTAKE_TWILIO_ACCOUNT_SID": self.twilio.account_sid,
@@ -78,14 +78,14 @@ class StandIns:
 MENU_ITEM = re.compile(r"^\s*\d+[ .)]")
 
 
-def last_question(replies: List[str]) -> str:
+def last_question(replies: list[str]) -> str:
     """Return the assistant's last message (its last line: a text message joins several), in lower case; the
     choices of a numbered menu ("1 a service") are not the question, the line before them is."""
     lines = [line for reply in replies for line in reply.splitlines() if line.strip() and not MENU_ITEM.match(line)]
     return lines[-1].strip().lower() if lines else ""
 
 
-def answer_to(question: str, facts: Dict[str, str]) -> Tuple[str, str]:
+def answer_to(question: str, facts: dict[str, str]) -> tuple[str, str]:
     """Return (topic, answer) for the assistant's last message: the resident's facts first, then everyday answers."""
     for words, topic, answer in ANSWERS:
         if any(word in question for word in words):
@@ -93,14 +93,15 @@ def answer_to(question: str, facts: Dict[str, str]) -> Tuple[str, str]:
     return "unknown", "yes"
 
 
-def converse(say: Callable[[str, str], List[str]], first: str, facts: Dict[str, str],
-             turns: int = 20) -> Tuple[str, List[Tuple[str, List[str]]]]:
+def converse(
+    say: Callable[[str, str], list[str]], first: str, facts: dict[str, str], turns: int = 20
+) -> tuple[str, list[tuple[str, list[str]]]]:
     """Say `first`, then answer each question until a reference number comes; return it with the transcript.
 
     `say(text, topic)` sends one message and returns the assistant's replies; `topic` lets a channel answer in
     its own way (e.g. Telegram shares a location when asked where).
     """
-    transcript: List[Tuple[str, List[str]]] = []
+    transcript: list[tuple[str, list[str]]] = []
     text, topic = first, "first"
     for _ in range(turns):
         replies = say(text, topic)
@@ -112,11 +113,12 @@ def converse(say: Callable[[str, str], List[str]], first: str, facts: Dict[str, 
     raise AssertionError(f"no reference number after {turns} turns: {transcript}")
 
 
-def get_case(stack: Any, reference: str) -> Dict[str, Any]:
+def get_case(stack: Any, reference: str) -> dict[str, Any]:
     """Return the case with this reference from the staff API."""
     token = stack.environment()["INTAKE_STAFF_TOKEN"]
-    status, case = http("GET", f"{stack.backend_url}/api/cases/{reference}",
-                        headers={"Authorization": f"Bearer {token}"})
+    status, case = http(
+        "GET", f"{stack.backend_url}/api/cases/{reference}", headers={"Authorization": f"Bearer {token}"}
+    )
     assert status == 200, case
     return case
 

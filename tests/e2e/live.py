@@ -12,8 +12,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -42,17 +43,19 @@ def listening_addresses(port: int) -> set:
             if int(hex_port, 16) == port and row[3] == "0A":
                 raw = bytes.fromhex(address)
                 # /proc writes each 4-byte word in the machine's (little-endian) order.
-                words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
                 found.add(socket.inet_ntop(socket.AF_INET if len(words) == 4 else socket.AF_INET6, words))
     return found
 
 
-def http(method: str, url: str, body: Optional[Dict[str, Any]] = None,
-         headers: Optional[Dict[str, str]] = None) -> Tuple[int, Any]:
+def http(
+    method: str, url: str, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
     """Send a JSON request and return (status, decoded JSON body)."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read() or b"null")
@@ -67,7 +70,7 @@ class Resident:
         self.url = f"{stack.rasa_url}/webhooks/rest/webhook"
         self.sender = sender
 
-    def say(self, text: str) -> List[str]:
+    def say(self, text: str) -> list[str]:
         status, replies = http("POST", self.url, {"sender": self.sender, "message": text})
         assert status == 200, replies
         return [reply.get("text", "") for reply in replies]
@@ -76,41 +79,44 @@ class Resident:
 REFERENCE_GIVEN = re.compile(r"reference number is ([CPS]-[2-9A-HJKMNP-Z]{7})")
 
 
-def reference_given(replies: List[str]) -> Optional[str]:
+def reference_given(replies: list[str]) -> str | None:
     """Return the reference number the assistant gave in these replies, or None."""
     found = REFERENCE_GIVEN.search(" ".join(replies))
     return found.group(1) if found else None
 
 
-def staff_headers(stack: Stack) -> Dict[str, str]:
+def staff_headers(stack: Stack) -> dict[str, str]:
     return {"Authorization": f"Bearer {stack.environment()['INTAKE_STAFF_TOKEN']}"}
 
 
-def get_case(stack: Stack, reference: str) -> Dict[str, Any]:
+def get_case(stack: Stack, reference: str) -> dict[str, Any]:
     """Return a case with its details and transcript, as staff see it."""
     status, case = http("GET", f"{stack.backend_url}/api/cases/{reference}", headers=staff_headers(stack))
     assert status == 200, case
     return case
 
 
-def cases_of(stack: Stack, sender: str) -> List[Dict[str, Any]]:
+def cases_of(stack: Stack, sender: str) -> list[dict[str, Any]]:
     """Return every case one conversation made (newest first)."""
     status, page = http("GET", f"{stack.backend_url}/api/cases?sender_id={sender}", headers=staff_headers(stack))
     assert status == 200, page
     return page["items"]
 
 
-def rasa_events(stack: Stack, sender: str) -> List[Dict[str, Any]]:
+def rasa_events(stack: Stack, sender: str) -> list[dict[str, Any]]:
     """Return a conversation's events from Rasa's HTTP API (with its token), as the backend reads them."""
     token = urllib.request.quote(stack.environment()["INTAKE_RASA_TOKEN"])
     # As the backend names it: Rasa does not percent-decode the conversation id in the path.
-    status, tracker = http("GET", f"{stack.rasa_url}/conversations/{urllib.request.quote(sender, safe=':@+')}"
-                                  f"/tracker?include_events=ALL&token={token}")
+    status, tracker = http(
+        "GET",
+        f"{stack.rasa_url}/conversations/{urllib.request.quote(sender, safe=':@+')}"
+        f"/tracker?include_events=ALL&token={token}",
+    )
     assert status == 200, status
     return tracker["events"]
 
 
-def taken_as_commands(events: List[Dict[str, Any]]) -> List[str]:
+def taken_as_commands(events: list[dict[str, Any]]) -> list[str]:
     """Return the signs that a resident's message was taken as an external event's command: an `EXTERNAL_` intent
     or a staff reply's entity from a resident's message, or the staff-reply action run."""
     found = []
@@ -150,7 +156,11 @@ def start_service(stack: Stack, name: str) -> None:
     service = next(s for s in stack.services if s.name == name)
     log = open(stack.var_dir / "log" / f"{name}.log", "ab")
     service.process = subprocess.Popen(
-        service.command, cwd=ROOT, env=stack.environment(), stdout=log, stderr=subprocess.STDOUT,
+        service.command,
+        cwd=ROOT,
+        env=stack.environment(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     stack.wait_until_ready()

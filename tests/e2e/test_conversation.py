@@ -8,19 +8,18 @@ from __future__ import annotations
 import sqlite3
 import urllib.request
 from contextlib import closing
-from typing import List
 
 from live import Resident, cases_of, get_case, http, reference_given
 
 
-def joined(replies: List[str]) -> str:
+def joined(replies: list[str]) -> str:
     return " ".join(replies).lower()
 
 
 class CarefulResident(Resident):
     """A resident who also checks that no turn says the same thing twice."""
 
-    def say(self, text: str) -> List[str]:
+    def say(self, text: str) -> list[str]:
         replies = super().say(text)
         assert len(replies) == len(set(replies)), replies
         return replies
@@ -36,7 +35,9 @@ def test_a_complaint_asks_only_what_is_missing_then_reads_back_and_changes_one_p
     assert "complaint about staff. is that right?" in joined(replies), replies
     assert "put this right" in joined(resident.say("yes"))
     replies = resident.say("An apology, and a word with the officer")
-    assert "only city staff who work on it see them, never the public" in joined(replies)  # notice before any personal detail
+    assert "only city staff who work on it see them, never the public" in joined(
+        replies
+    )  # notice before any personal detail
     assert "how should we reach you" in joined(replies)
     assert "phone number" in joined(resident.say("phone"))
     assert "may city staff use these details" in joined(resident.say("416-555-0123"))
@@ -58,7 +59,10 @@ def test_a_complaint_asks_only_what_is_missing_then_reads_back_and_changes_one_p
     case = get_case(stack, only["reference"])
     assert case["reference"] == reference
     assert (case["kind"], case["location"], case["division"], case["description"]) == (
-        "complaint", "47 Elm Street", "MLS", first
+        "complaint",
+        "47 Elm Street",
+        "MLS",
+        first,
     )
     details = case["details"]
     assert details["when"] == "yesterday morning"
@@ -75,8 +79,12 @@ def test_a_compliment_is_passed_on_and_anonymous_when_no_reply_is_wanted(stack):
     asked = joined(replies)
     while "hear back" not in asked:  # who, what, where and when: only those the first message did not say
         assert any(q in asked for q in ("who would you like to thank", "what did they do", "where", "when")), asked
-        answer = {"who": "Priya at the 311 call centre", "what did": "She found my lost case and fixed it",
-                  "where": "On the phone", "when": "this morning"}
+        answer = {
+            "who": "Priya at the 311 call centre",
+            "what did": "She found my lost case and fixed it",
+            "where": "On the phone",
+            "when": "this morning",
+        }
         asked = joined(resident.say(next(a for q, a in answer.items() if q in asked)))
     summary = resident.say("no")
     assert "Here is your compliment:" in summary[0] and "Contact" not in summary[0], summary
@@ -118,8 +126,14 @@ def _quick_request(resident: Resident, what: str, where: str, phone: str) -> str
     """File a streetlight request with a phone number, answering every question; return its reference."""
     assert "where" in joined(resident.say(what))
     # The read-back holds "Where:" too, so the confirmation is looked for first.
-    answers = {"shall i send it": "yes", "public map": "no", "where": where, "how should we reach you": "phone",
-               "phone number": phone, "may city staff": "yes"}
+    answers = {
+        "shall i send it": "yes",
+        "public map": "no",
+        "where": where,
+        "how should we reach you": "phone",
+        "phone number": phone,
+        "may city staff": "yes",
+    }
     replies = resident.say(where)
     for _ in range(8):
         reference = reference_given(replies)
@@ -136,9 +150,16 @@ def test_a_repeat_report_becomes_a_complaint_linked_to_the_first(stack):
     replies = resident.say(f"I reported this 3 weeks ago, my reference is {first}, and nothing was done")
     if "make this a complaint" in joined(replies):  # read as a new request: the assistant offers the complaint
         replies = resident.say("yes")
-    answers = {"shall i send it": "yes", "what happened": "The streetlight is still out", "where": "12 Coxwell Ave",
-               "when": "3 weeks ago", "is that right": "yes", "reply with a number": "not sure",
-               "put this right": "Fix the light", "how should we reach you": "none"}
+    answers = {
+        "shall i send it": "yes",
+        "what happened": "The streetlight is still out",
+        "where": "12 Coxwell Ave",
+        "when": "3 weeks ago",
+        "is that right": "yes",
+        "reply with a number": "not sure",
+        "put this right": "Fix the light",
+        "how should we reach you": "none",
+    }
     for _ in range(12):
         reference = reference_given(replies)
         if reference:
@@ -286,7 +307,7 @@ def _hesitant_first_message(stack) -> tuple:
     raise AssertionError("the model is sure of every mixed message: add one it hesitates on")
 
 
-def _answer_until_reference(resident: Resident, replies: List[str], answers: dict) -> str:
+def _answer_until_reference(resident: Resident, replies: list[str], answers: dict) -> str:
     for _ in range(14):
         reference = reference_given(replies)
         if reference:
@@ -296,12 +317,24 @@ def _answer_until_reference(resident: Resident, replies: List[str], answers: dic
     raise AssertionError(f"no reference: {replies}")
 
 
-EVERYDAY = {"shall i send it": "yes", "public map": "no", "you can say skip": "skip", "reference number of your first report": "no",
-            "who would you like to thank": "the road crew", "what happened": "It has been like this for a week",
-            "what needs to be fixed": "The paint is worn off", "where": "45 Elm Street",
-            "when did it happen": "yesterday", "is that right": "yes", "reply with a number": "not sure",
-            "put this right": "Please fix it", "hear back": "no",
-            "how should we reach you": "none", "which city team": "not sure", "make this a complaint": "no"}
+EVERYDAY = {
+    "shall i send it": "yes",
+    "public map": "no",
+    "you can say skip": "skip",
+    "reference number of your first report": "no",
+    "who would you like to thank": "the road crew",
+    "what happened": "It has been like this for a week",
+    "what needs to be fixed": "The paint is worn off",
+    "where": "45 Elm Street",
+    "when did it happen": "yesterday",
+    "is that right": "yes",
+    "reply with a number": "not sure",
+    "put this right": "Please fix it",
+    "hear back": "no",
+    "how should we reach you": "none",
+    "which city team": "not sure",
+    "make this a complaint": "no",
+}
 
 
 def test_a_message_the_classifier_hesitates_on_is_filed_as_the_kind_the_resident_picks(stack):

@@ -25,20 +25,29 @@ FIRST = f"The snow crew did a lovely job on every street but mine, reach me at {
 
 
 def backend_command(stack, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run([str(ROOT / ".venvs" / "backend" / "bin" / "python"), "-m", "backend.manage", *args],
-                          input=stdin, text=True, capture_output=True, cwd=ROOT, env=stack.environment(), timeout=120)
+    return subprocess.run(
+        [str(ROOT / ".venvs" / "backend" / "bin" / "python"), "-m", "backend.manage", *args],
+        input=stdin,
+        text=True,
+        capture_output=True,
+        cwd=ROOT,
+        env=stack.environment(),
+        timeout=120,
+    )
 
 
 def test_a_kind_staff_change_becomes_a_redacted_candidate_example(stack, tmp_path: Path) -> None:
     resident = Resident(stack, f"e2e-corrections-{secrets.token_hex(3)}")
-    reference, _ = converse(lambda text, topic: resident.say(text), FIRST,
-                            {"location": "45 Elm Street", "person": "the snow crew", "description": "They skipped us"})
+    reference, _ = converse(
+        lambda text, topic: resident.say(text),
+        FIRST,
+        {"location": "45 Elm Street", "person": "the snow crew", "description": "They skipped us"},
+    )
     first_kind = get_case(stack, reference)["kind"]
     new_kind = "service_request" if first_kind == "complaint" else "complaint"
 
     password = secrets.token_urlsafe(18)
-    made = backend_command(stack, "create-admin", "--email", EMAIL, "--name", "Cora Corrections",
-                           stdin=password + "\n")
+    made = backend_command(stack, "create-admin", "--email", EMAIL, "--name", "Cora Corrections", stdin=password + "\n")
     assert made.returncode == 0, made.stderr
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)

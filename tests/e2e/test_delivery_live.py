@@ -4,8 +4,8 @@ sent, started again, and the reference reaches the resident once, whatever the c
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from urllib.parse import quote
-from typing import Callable, List
 
 import pytest
 from channel_live import answer_to, last_question
@@ -20,7 +20,7 @@ _chats = itertools.count(770001)
 FIRST = "the streetlight in front of my house is out"
 
 
-def report_until_confirmation(say: Callable[[str], List[str]]) -> None:
+def report_until_confirmation(say: Callable[[str], list[str]]) -> None:
     """Answer every question until the read-back asks to send it."""
     text, seen = FIRST, []
     for _ in range(20):
@@ -32,8 +32,9 @@ def report_until_confirmation(say: Callable[[str], List[str]]) -> None:
     raise AssertionError(f"the assistant never asked to send the report: {seen}")
 
 
-def submit_while_the_backend_is_down(stack, say: Callable[[str], List[str]],
-                                     before_restart: Callable[[], None] = lambda: None) -> List[str]:
+def submit_while_the_backend_is_down(
+    stack, say: Callable[[str], list[str]], before_restart: Callable[[], None] = lambda: None
+) -> list[str]:
     report_until_confirmation(say)
     stop_service(stack, "backend")
     try:
@@ -45,7 +46,7 @@ def submit_while_the_backend_is_down(stack, say: Callable[[str], List[str]],
     return replies
 
 
-def told_once(messages: List[str], reference: str) -> bool:
+def told_once(messages: list[str], reference: str) -> bool:
     return sum(reference in m for m in messages) == 1
 
 
@@ -55,8 +56,9 @@ def outbox_of(stack) -> Outbox:
 
 def the_case(stack, sender: str) -> str:
     def cases() -> list:
-        status, page = http("GET", f"{stack.backend_url}/api/cases?sender_id={quote(sender, safe='')}",
-                            headers=staff_headers(stack))
+        status, page = http(
+            "GET", f"{stack.backend_url}/api/cases?sender_id={quote(sender, safe='')}", headers=staff_headers(stack)
+        )
         assert status == 200, page
         return page["items"]
 
@@ -68,7 +70,7 @@ def test_sms_the_reference_arrives_by_text_once_even_when_twilio_failed_first(st
     twilio, number = stand_ins.twilio, next(_numbers)
     url = f"{stack.rasa_url}/webhooks/sms/webhook"
 
-    def say(body: str) -> List[str]:
+    def say(body: str) -> list[str]:
         before = len(twilio.sent_to(number))
         params = twilio_webhook_params(account_sid=twilio.account_sid, sender=number, to=CITY, body=body)
         status, answer = signed_twilio_post(url, params, twilio.auth_token)
@@ -87,7 +89,7 @@ def test_telegram_the_reference_arrives_in_the_chat_once_even_when_telegram_fail
     api, chat = stand_ins.telegram, next(_chats)
     assert api.wait_until(lambda: bool(api.webhook.get("url")))
 
-    def say(text: str) -> List[str]:
+    def say(text: str) -> list[str]:
         before = len(api.sent_to(chat))
         status, answer = api.deliver(telegram_update(chat, text))
         assert status == 200, answer
@@ -108,7 +110,7 @@ def test_web_and_rest_the_reference_waits_until_the_chat_fetches_it(stack, chann
     submit_while_the_backend_is_down(stack, resident.say)
     reference = the_case(stack, resident.sender)
 
-    def fetched() -> List[str]:
+    def fetched() -> list[str]:
         status, messages = http("POST", pending_url, {"sender": resident.sender})
         assert status == 200, messages
         return [m.get("text", "") for m in messages]
@@ -118,10 +120,11 @@ def test_web_and_rest_the_reference_waits_until_the_chat_fetches_it(stack, chann
     assert fetched() == []  # handed over once
     # A staff reply goes the same way: kept, then shown with the resident's next message.
     token = stack.environment()["INTAKE_RASA_TOKEN"]
-    status, answer = http("POST", f"{stack.rasa_url}/conversations/{resident.sender}/trigger_intent"
-                                  f"?output_channel=latest&token={token}",
-                          {"name": "EXTERNAL_staff_reply",
-                           "entities": {"staff_reply": f"About your report {reference}: fixed today."}})
+    status, answer = http(
+        "POST",
+        f"{stack.rasa_url}/conversations/{resident.sender}/trigger_intent?output_channel=latest&token={token}",
+        {"name": "EXTERNAL_staff_reply", "entities": {"staff_reply": f"About your report {reference}: fixed today."}},
+    )
     assert status == 200 and "messages" not in answer, answer
     replies = resident.say("thanks")
     assert replies[0] == f"About your report {reference}: fixed today.", replies

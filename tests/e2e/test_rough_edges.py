@@ -3,30 +3,42 @@ action server and the backend. Each test is one resident; the assertions are on 
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
-
 from live import Resident, get_case, reference_given
 
 
-def joined(replies: List[str]) -> str:
+def joined(replies: list[str]) -> str:
     return " ".join(replies).lower()
 
 
 # What a resident answers to each question, looked for in this order: the read-back holds "Where:" too, so the
 # confirmation comes first; "just to check" is the kind question, asked when the classifier hesitates.
-EVERYDAY: Dict[str, str] = {
-    "shall i send it": "yes", "public map": "no", "just to check": "fix it", "you can say skip": "skip",
-    "make this a complaint": "yes", "reference number of your first report": "no",
-    "please send the reference number": "no", "what happened": "It has been like this for a week",
-    "what needs to be fixed": "Please fix it", "where": "45 Elm Street", "when did it happen": "yesterday",
-    "is that right": "yes", "which city team": "not sure", "reply with a number": "not sure",
-    "reply with one or more numbers": "1", "is it blocking": "no", "put this right": "Please fix it",
-    "what would you like the city to do": "Please fix it", "hear back": "no", "how should we reach you": "none",
+EVERYDAY: dict[str, str] = {
+    "shall i send it": "yes",
+    "public map": "no",
+    "just to check": "fix it",
+    "you can say skip": "skip",
+    "make this a complaint": "yes",
+    "reference number of your first report": "no",
+    "please send the reference number": "no",
+    "what happened": "It has been like this for a week",
+    "what needs to be fixed": "Please fix it",
+    "where": "45 Elm Street",
+    "when did it happen": "yesterday",
+    "is that right": "yes",
+    "which city team": "not sure",
+    "reply with a number": "not sure",
+    "reply with one or more numbers": "1",
+    "is it blocking": "no",
+    "put this right": "Please fix it",
+    "what would you like the city to do": "Please fix it",
+    "hear back": "no",
+    "how should we reach you": "none",
 }
 
 
-def converse(resident: Resident, replies: List[str], answers: Dict[str, str],
-             turns: int = 16) -> Tuple[Optional[str], List[List[str]]]:
+def converse(
+    resident: Resident, replies: list[str], answers: dict[str, str], turns: int = 16
+) -> tuple[str | None, list[list[str]]]:
     """Answer each question from `answers` until a reference is given; return it and every turn's replies."""
     seen = [replies]
     for _ in range(turns):
@@ -41,7 +53,7 @@ def converse(resident: Resident, replies: List[str], answers: Dict[str, str],
     return None, seen
 
 
-def said(seen: List[List[str]]) -> str:
+def said(seen: list[list[str]]) -> str:
     return " ".join(joined(replies) for replies in seen)
 
 
@@ -120,8 +132,9 @@ def test_a_bin_not_collected_goes_to_solid_waste_and_an_unknown_problem_to_triag
     assert (case["service_code"], case["division"]) == ("SWMS-MISSED-PICKUP", "SWMS")
 
     other = Resident(stack, "e2e-rough-triage")
-    reference, seen = converse(other, other.say("a strange smell is coming from the vacant lot at 40 Oak Ave"),
-                               EVERYDAY)
+    reference, seen = converse(
+        other, other.say("a strange smell is coming from the vacant lot at 40 Oak Ave"), EVERYDAY
+    )
     assert "city staff will look at it" not in said(seen)
     assert "our 311 team will look" in said(seen), seen
     assert get_case(stack, reference)["division"] == "TRIAGE"

@@ -53,8 +53,9 @@ def test_a_full_conversation_by_text_message_becomes_a_case_recorded_as_sms(stac
 
 @pytest.mark.parametrize("forgery", ["unsigned", "signed with another token", "tampered"])
 def test_a_request_not_signed_by_twilio_is_refused_and_answers_nothing(stack, phone, forgery):
-    params = twilio_webhook_params(account_sid=phone.twilio.account_sid, sender=phone.number, to=CITY,
-                                   body="pothole on Elm St")
+    params = twilio_webhook_params(
+        account_sid=phone.twilio.account_sid, sender=phone.number, to=CITY, body="pothole on Elm St"
+    )
     token = "0" * 32 if forgery == "signed with another token" else phone.twilio.auth_token
     signature = "" if forgery == "unsigned" else None
     if forgery == "tampered":
@@ -77,9 +78,11 @@ def test_a_staff_reply_through_rasas_api_still_reaches_the_phone(stack, phone):
     before = len(phone.twilio.sent_to(phone.number))
     token = stack.environment()["INTAKE_RASA_TOKEN"]
     # What the backend sends (backend/staff/replies.py): an external event through Rasa's API, with its token.
-    status, _ = http("POST", f"{stack.rasa_url}/conversations/sms:{phone.number}/trigger_intent"
-                             f"?output_channel=latest&token={token}",
-                     {"name": "EXTERNAL_staff_reply", "entities": {"staff_reply": "About your report: it is fixed."}})
+    status, _ = http(
+        "POST",
+        f"{stack.rasa_url}/conversations/sms:{phone.number}/trigger_intent?output_channel=latest&token={token}",
+        {"name": "EXTERNAL_staff_reply", "entities": {"staff_reply": "About your report: it is fixed."}},
+    )
     assert status == 200
     assert phone.twilio.wait_for_messages(phone.number, before + 1)[before:] == ["About your report: it is fixed."]
 

@@ -12,7 +12,7 @@ import os
 import re
 import secrets
 import subprocess
-from typing import Callable, Dict, Iterator, List
+from collections.abc import Callable, Iterator
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -22,8 +22,10 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from stand_ins import telegram_update
 
 CHROMIUM = os.environ.get("INTAKE_CHROMIUM", "/usr/bin/chromium")
-AXE_RULES = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa",
-                                                     "best-practice"]}, "resultTypes": ["violations"]}
+AXE_RULES = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]},
+    "resultTypes": ["violations"],
+}
 ADMIN_EMAIL = "e2e-admin@city.example"
 FIRST = "The garbage truck skipped my street again and nobody answered when I called 311 about it"
 
@@ -33,9 +35,22 @@ def admin_password(stack) -> str:
     """Create the first admin with the real command, the password on standard input."""
     password = secrets.token_urlsafe(18)
     done = subprocess.run(
-        [str(ROOT / ".venvs" / "backend" / "bin" / "python"), "-m", "backend.manage", "create-admin",
-         "--email", ADMIN_EMAIL, "--name", "Ada Admin"],
-        input=password + "\n", text=True, capture_output=True, cwd=ROOT, env=stack.environment(), timeout=120,
+        [
+            str(ROOT / ".venvs" / "backend" / "bin" / "python"),
+            "-m",
+            "backend.manage",
+            "create-admin",
+            "--email",
+            ADMIN_EMAIL,
+            "--name",
+            "Ada Admin",
+        ],
+        input=password + "\n",
+        text=True,
+        capture_output=True,
+        cwd=ROOT,
+        env=stack.environment(),
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     return password
@@ -55,7 +70,7 @@ def page(browser: Browser, stack, admin_password: str) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(60_000)
-    dialogs: List[str] = []
+    dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     sign_in_with_the_keyboard(page, stack, admin_password)
     yield page
@@ -63,13 +78,13 @@ def page(browser: Browser, stack, admin_password: str) -> Iterator[Page]:
     assert dialogs == [], f"a script ran: {dialogs}"
 
 
-def focused(page: Page) -> Dict[str, str]:
+def focused(page: Page) -> dict[str, str]:
     return page.evaluate("""() => { const e = document.activeElement; const s = getComputedStyle(e);
         return {id: e.id, tag: e.tagName, text: (e.textContent || '').trim(), outline: s.outlineStyle,
                 shadow: s.boxShadow}; }""")
 
 
-def tab_to(page: Page, wanted: Callable[[Dict[str, str]], bool], limit: int = 60) -> Dict[str, str]:
+def tab_to(page: Page, wanted: Callable[[dict[str, str]], bool], limit: int = 60) -> dict[str, str]:
     """Press Tab until the focused element is the wanted one; check that focus is visible there."""
     for _ in range(limit):
         page.keyboard.press("Tab")
@@ -92,7 +107,7 @@ def sign_in_with_the_keyboard(page: Page, stack, password: str) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Cases")
 
 
-def serious_violations(page: Page) -> List[str]:
+def serious_violations(page: Page) -> list[str]:
     page.wait_for_load_state()  # axe needs the whole document; on a busy machine it can still be loading
     found = Axe().run(page, options=AXE_RULES).response["violations"]
     for violation in found:
@@ -173,7 +188,7 @@ def test_a_reply_goes_back_to_the_residents_telegram_chat(page: Page, stack, sta
     assert api.wait_until(lambda: bool(api.webhook.get("url"))), "the Telegram channel never registered"
     chat_id = 880_000 + secrets.randbelow(99_999)
 
-    def say(text: str, topic: str) -> List[str]:
+    def say(text: str, topic: str) -> list[str]:
         before = len(api.sent_to(chat_id))
         status, answer = api.deliver(telegram_update(chat_id, text))
         assert status == 200, answer
@@ -195,12 +210,22 @@ def test_a_reply_goes_back_to_the_residents_telegram_chat(page: Page, stack, sta
 
 def test_resident_markup_is_only_text_in_the_browser(page: Page, stack) -> None:
     token = stack.environment()["INTAKE_ACTIONS_TOKEN"]
-    payload = ('My bin <script>alert("script")</script> <img src=x onerror="alert(\'image\')"> '
-               '<a href="javascript:alert(\'link\')">photo</a>')
-    status, case = http("POST", f"{stack.backend_url}/api/cases", {
-        "kind": "complaint", "description": payload, "location": "<b>12 Elm St</b>", "channel": "rest",
-        "sender_id": f"e2e-markup-{secrets.token_hex(3)}",
-    }, headers={"Authorization": f"Bearer {token}"})
+    payload = (
+        'My bin <script>alert("script")</script> <img src=x onerror="alert(\'image\')"> '
+        "<a href=\"javascript:alert('link')\">photo</a>"
+    )
+    status, case = http(
+        "POST",
+        f"{stack.backend_url}/api/cases",
+        {
+            "kind": "complaint",
+            "description": payload,
+            "location": "<b>12 Elm St</b>",
+            "channel": "rest",
+            "sender_id": f"e2e-markup-{secrets.token_hex(3)}",
+        },
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert status == 201, case
     for path in (f"/staff/cases?q={case['reference']}", f"/staff/cases/{case['reference']}"):
         page.goto(f"{stack.backend_url}{path}")

@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
-from typing import Any, Dict, Iterator, List
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -20,8 +21,10 @@ from live import ROOT, http
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 CHROMIUM = os.environ.get("INTAKE_CHROMIUM", "/usr/bin/chromium")
-AXE_RULES = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa",
-                                                     "best-practice"]}, "resultTypes": ["violations"]}
+AXE_RULES = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]},
+    "resultTypes": ["violations"],
+}
 EMAIL = "e2e-layout@city.example"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -42,40 +45,70 @@ CHANNELS = ["web", "sms", "telegram", "rest", "web"]
 def password(stack) -> str:
     secret = secrets.token_urlsafe(18)
     done = subprocess.run(
-        [str(ROOT / ".venvs" / "backend" / "bin" / "python"), "-m", "backend.manage", "create-admin",
-         "--email", EMAIL, "--name", "Lay Out"],
-        input=secret + "\n", text=True, capture_output=True, cwd=ROOT, env=stack.environment(), timeout=120,
+        [
+            str(ROOT / ".venvs" / "backend" / "bin" / "python"),
+            "-m",
+            "backend.manage",
+            "create-admin",
+            "--email",
+            EMAIL,
+            "--name",
+            "Lay Out",
+        ],
+        input=secret + "\n",
+        text=True,
+        capture_output=True,
+        cwd=ROOT,
+        env=stack.environment(),
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     return secret
 
 
-def create_case(stack, **fields: Any) -> Dict[str, Any]:
+def create_case(stack, **fields: Any) -> dict[str, Any]:
     token = stack.environment()["INTAKE_ACTIONS_TOKEN"]
-    body = {"kind": "complaint", "description": "x", "channel": "web",
-            "sender_id": f"e2e-layout-{secrets.token_hex(4)}", **fields}
+    body = {
+        "kind": "complaint",
+        "description": "x",
+        "channel": "web",
+        "sender_id": f"e2e-layout-{secrets.token_hex(4)}",
+        **fields,
+    }
     status, case = http("POST", f"{stack.backend_url}/api/cases", body, headers={"Authorization": f"Bearer {token}"})
     assert status == 201, case
     return case
 
 
 @pytest.fixture(scope="module")
-def cases(stack) -> Dict[str, str]:
+def cases(stack) -> dict[str, str]:
     """Seed enough cases to fill more than a screen; return the references of a few to look at."""
-    made: Dict[str, str] = {}
+    made: dict[str, str] = {}
     for i in range(SEEDED):
         division, service = ROUTES[i % 5]
-        fields: Dict[str, Any] = {"kind": KINDS[i % 5], "description": WORDS[i % 5], "channel": CHANNELS[i % 5],
-                                  "location": f"{10 + i} Queen St W", "division": division}
+        fields: dict[str, Any] = {
+            "kind": KINDS[i % 5],
+            "description": WORDS[i % 5],
+            "channel": CHANNELS[i % 5],
+            "location": f"{10 + i} Queen St W",
+            "division": division,
+        }
         if service:
             fields["service_code"] = service
         made.setdefault(KINDS[i % 5], create_case(stack, **fields)["reference"])
     made["pothole"] = create_case(
-        stack, kind="service_request", division="TS", service_code="TS-POTHOLE", channel="sms",
+        stack,
+        kind="service_request",
+        division="TS",
+        service_code="TS-POTHOLE",
+        channel="sms",
         description="A deep pothole in the curb lane on Elm Street that almost broke my tire",
         location="45 Elm Street",
-        details={"when": "yesterday", "service_attributes": {"lane_position": "curb_lane"},
-                 "contact": {"method": "channel", "consent": True}},
+        details={
+            "when": "yesterday",
+            "service_attributes": {"lane_position": "curb_lane"},
+            "contact": {"method": "channel", "consent": True},
+        },
     )["reference"]
     return made
 
@@ -88,7 +121,7 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-def signed_in(browser: Browser, stack, password: str, viewport: Dict[str, int]) -> Page:
+def signed_in(browser: Browser, stack, password: str, viewport: dict[str, int]) -> Page:
     context = browser.new_context(viewport=viewport)
     page = context.new_page()
     page.set_default_timeout(60_000)
@@ -101,7 +134,7 @@ def signed_in(browser: Browser, stack, password: str, viewport: Dict[str, int]) 
     return page
 
 
-def serious_violations(page: Page) -> List[str]:
+def serious_violations(page: Page) -> list[str]:
     page.wait_for_load_state()
     found = Axe().run(page, options=AXE_RULES).response["violations"]
     for violation in found:
@@ -116,9 +149,11 @@ def sideways(page: Page) -> int:
 
 def rows_on_screen(page: Page) -> int:
     """Return how many case rows are wholly inside the window without scrolling."""
-    return int(page.evaluate("""() => [...document.querySelectorAll('table.cases tbody tr')]
+    return int(
+        page.evaluate("""() => [...document.querySelectorAll('table.cases tbody tr')]
         .filter(r => { const b = r.getBoundingClientRect(); return b.height > 0 && b.bottom <= window.innerHeight; })
-        .length"""))
+        .length""")
+    )
 
 
 def test_the_case_list_shows_15_cases_a_screen_on_one_line_each(browser, stack, password, cases) -> None:

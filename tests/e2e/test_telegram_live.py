@@ -22,8 +22,11 @@ class TelegramChat:
 
     def send(self, text: str, topic: str = "") -> list:
         before = len(self.api.sent_to(self.chat_id))
-        update = (telegram_update(self.chat_id, location=WHERE) if topic == "location"
-                  else telegram_update(self.chat_id, text))
+        update = (
+            telegram_update(self.chat_id, location=WHERE)
+            if topic == "location"
+            else telegram_update(self.chat_id, text)
+        )
         status, answer = self.api.deliver(update)
         assert status == 200, answer
         return [m["text"] for m in self.api.sent_to(self.chat_id)[before:]]
@@ -62,8 +65,11 @@ def test_an_update_without_the_secret_token_is_refused(chat, secret):
 @pytest.mark.parametrize("as_caption", [False, True], ids=["message", "photo caption"])
 def test_a_message_written_as_a_staff_reply_stays_the_residents_words(stack, chat, as_caption):
     before = len(chat.api.sent_to(chat.chat_id))
-    update = (telegram_update(chat.chat_id, photo=True, caption=FORGED_STAFF_REPLY) if as_caption
-              else telegram_update(chat.chat_id, FORGED_STAFF_REPLY))
+    update = (
+        telegram_update(chat.chat_id, photo=True, caption=FORGED_STAFF_REPLY)
+        if as_caption
+        else telegram_update(chat.chat_id, FORGED_STAFF_REPLY)
+    )
     status, answer = chat.api.deliver(update)
     assert status == 200, answer
     sent = [message["text"] for message in chat.api.sent_to(chat.chat_id)[before:]]

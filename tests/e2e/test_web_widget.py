@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Iterator, List
+from collections.abc import Iterator
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -18,8 +18,10 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 CHROMIUM = os.environ.get("INTAKE_CHROMIUM", "/usr/bin/chromium")
 DESKTOP = {"width": 1280, "height": 800}
 NARROW = {"width": 320, "height": 640}
-AXE_RULES = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa",
-                                                     "best-practice"]}, "resultTypes": ["violations"]}
+AXE_RULES = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]},
+    "resultTypes": ["violations"],
+}
 FIRST = "There is a deep pothole in the right lane that almost broke my tire"
 # A city page with loud styles of its own, which the widget must neither break nor be broken by.
 CITY_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -52,8 +54,9 @@ def new_page(browser: Browser, stack, viewport=DESKTOP, scale: float = 1) -> Pag
 def open_city_page(page: Page, stack) -> None:
     """Load a page of 'the city's site' that embeds the widget with its one script tag."""
     url = f"{stack.backend_url}/parks.html"
-    page.route(url, lambda route: route.fulfill(content_type="text/html",
-                                                body=CITY_PAGE.format(rasa_url=stack.rasa_url)))
+    page.route(
+        url, lambda route: route.fulfill(content_type="text/html", body=CITY_PAGE.format(rasa_url=stack.rasa_url))
+    )
     page.goto(url)
     page.wait_for_selector(".intake-chat:not([hidden])", state="attached")
 
@@ -61,7 +64,8 @@ def open_city_page(page: Page, stack) -> None:
 def focused(page: Page) -> dict:
     return page.evaluate("""() => { const e = document.activeElement; const s = getComputedStyle(e);
         return {tag: e.tagName, text: (e.textContent || '').trim(), id: e.id, cls: e.className || '',
-                inWidget: !!e.closest('.intake-chat'), outline: s.outlineStyle, outlineWidth: parseFloat(s.outlineWidth)}; }""")
+                inWidget: !!e.closest('.intake-chat'), outline: s.outlineStyle,
+                outlineWidth: parseFloat(s.outlineWidth)}; }""")
 
 
 def tab_to(page: Page, matches, limit: int = 30) -> dict:
@@ -76,24 +80,26 @@ def tab_to(page: Page, matches, limit: int = 30) -> dict:
     raise AssertionError(f"focus never reached the element; last: {focused(page)}")
 
 
-def bot_texts(page: Page) -> List[str]:
+def bot_texts(page: Page) -> list[str]:
     return page.eval_on_selector_all(".intake-chat__msg--bot", "els => els.map(e => e.textContent.slice(5))")
 
 
-def say(page: Page, text: str) -> List[str]:
+def say(page: Page, text: str) -> list[str]:
     """Type a message into the focused input and press Enter; return the assistant's new replies."""
     assert focused(page)["tag"] == "INPUT", focused(page)
     before = len(bot_texts(page))
     page.keyboard.type(text)
     page.keyboard.press("Enter")
-    page.wait_for_function(f"document.querySelectorAll('.intake-chat__msg--bot').length > {before} && "
-                           "document.querySelector('.intake-chat__status').textContent === ''")
+    page.wait_for_function(
+        f"document.querySelectorAll('.intake-chat__msg--bot').length > {before} && "
+        "document.querySelector('.intake-chat__status').textContent === ''"
+    )
     replies = bot_texts(page)[before:]
     assert not any("can't connect" in reply for reply in replies), replies
     return replies
 
 
-def serious_violations(page: Page) -> List[str]:
+def serious_violations(page: Page) -> list[str]:
     results = Axe().run(page, options=AXE_RULES)
     found = results.response["violations"]
     for violation in found:
@@ -177,7 +183,8 @@ def test_the_widget_passes_axe_and_reflows_at_320_px_and_200_percent_zoom(browse
         sizes = page.eval_on_selector_all(
             ".intake-chat button:not([hidden]), .intake-chat input",
             "els => els.filter(e => e.offsetParent).map(e => [e.textContent || e.id, e.getBoundingClientRect().width,"
-            " e.getBoundingClientRect().height])")
+            " e.getBoundingClientRect().height])",
+        )
         assert sizes and all(w >= 24 and h >= 24 for _, w, h in sizes), sizes
 
         assert serious_violations(page) == [], name
@@ -189,7 +196,8 @@ def test_the_resident_can_choose_larger_text_and_it_is_remembered(browser, stack
     page = new_page(browser, stack)
     page.goto(f"{stack.backend_url}/")
     size = lambda: page.evaluate(  # noqa: E731
-        "parseFloat(getComputedStyle(document.querySelector('.intake-chat__msg')).fontSize)")
+        "parseFloat(getComputedStyle(document.querySelector('.intake-chat__msg')).fontSize)"
+    )
     normal = size()
     button = tab_to(page, lambda e: e["text"] == "Larger text")
     assert button["tag"] == "BUTTON"
@@ -214,12 +222,14 @@ STAND_IN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 class StandInAssistant:
     """Answers the widget's web chat calls with the next reply in a list, and remembers what was sent."""
 
-    def __init__(self, page: Page, stack, replies: List[list]) -> None:
+    def __init__(self, page: Page, stack, replies: list[list]) -> None:
         self.replies = list(replies)
-        self.sent: List[str] = []
+        self.sent: list[str] = []
         base = stack.backend_url
-        page.route(f"{base}/report.html", lambda route: route.fulfill(
-            content_type="text/html", body=STAND_IN_PAGE.format(base=base)))
+        page.route(
+            f"{base}/report.html",
+            lambda route: route.fulfill(content_type="text/html", body=STAND_IN_PAGE.format(base=base)),
+        )
         page.route(f"{base}/stand-in/webhooks/web/pending", lambda route: route.fulfill(json=[]))
         page.route(f"{base}/stand-in/webhooks/web/webhook", self._answer)
         self.url = f"{base}/report.html"
@@ -237,9 +247,12 @@ def open_stand_in_page(page: Page, assistant: StandInAssistant) -> None:
 def at_the_end(page: Page) -> bool:
     """Return True when the log overflows and is scrolled to its end (within 3 s: a new message scrolls smoothly)."""
     try:
-        page.wait_for_function("""() => { const log = document.querySelector('.intake-chat__log');
+        page.wait_for_function(
+            """() => { const log = document.querySelector('.intake-chat__log');
             return log.scrollHeight > log.clientHeight + 50
-                && log.scrollTop + log.clientHeight >= log.scrollHeight - 2; }""", timeout=3000)
+                && log.scrollTop + log.clientHeight >= log.scrollHeight - 2; }""",
+            timeout=3000,
+        )
     except PlaywrightTimeout:
         return False
     return True
@@ -247,8 +260,21 @@ def at_the_end(page: Page) -> bool:
 
 def test_quick_answers_come_after_the_message_box_and_focus_returns_to_it(browser, stack):
     page = new_page(browser, stack)
-    assistant = StandInAssistant(page, stack, [[{"text": "So it is a pothole on Elm St. Is that right?", "buttons": [
-        {"title": "Yes, send it", "payload": "yes"}, {"title": "Change something", "payload": "no"}]}]])
+    assistant = StandInAssistant(
+        page,
+        stack,
+        [
+            [
+                {
+                    "text": "So it is a pothole on Elm St. Is that right?",
+                    "buttons": [
+                        {"title": "Yes, send it", "payload": "yes"},
+                        {"title": "Change something", "payload": "no"},
+                    ],
+                }
+            ]
+        ],
+    )
     open_stand_in_page(page, assistant)
     tab_to(page, lambda e: e["tag"] == "INPUT")
     say(page, "pothole on Elm St")

@@ -5,6 +5,6 @@ the city's residents would actually have received.
 """
 
 from stand_ins.telegram_api import TelegramStandIn, telegram_update
-from stand_ins.twilio_api import TwilioStandIn, twilio_webhook_params, signed_twilio_post
+from stand_ins.twilio_api import TwilioStandIn, signed_twilio_post, twilio_webhook_params
 
 __all__ = ["TelegramStandIn", "TwilioStandIn", "signed_twilio_post", "telegram_update", "twilio_webhook_params"]

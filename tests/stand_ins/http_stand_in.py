@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, Tuple
+from typing import Any
 from urllib.parse import parse_qs
 
-Reply = Tuple[int, Dict[str, Any]]
+Reply = tuple[int, dict[str, Any]]
 
 
 class StandInServer:
@@ -63,11 +64,10 @@ class StandInServer:
                 self.lock.wait(left)
             return True
 
-    def __enter__(self) -> "StandInServer":
+    def __enter__(self) -> StandInServer:
         self._thread.start()
         return self
 
     def __exit__(self, *_: Any) -> None:
         self._server.shutdown()
         self._server.server_close()
-

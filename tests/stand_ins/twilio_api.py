@@ -15,8 +15,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 from email.utils import formatdate
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any
 
 from twilio.request_validator import RequestValidator
 
@@ -26,22 +27,26 @@ MAX_BODY_CHARS = 1600
 
 
 def _error(status: int, code: int, message: str) -> Reply:
-    return status, {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
-                    "status": status}
+    return status, {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
 
 
 class TwilioStandIn(StandInServer):
     """Twilio's Messages API on a local port: records accepted messages, can be told to fail."""
 
-    def __init__(self, account_sid: Optional[str] = None, auth_token: Optional[str] = None) -> None:
+    def __init__(self, account_sid: str | None = None, auth_token: str | None = None) -> None:
         super().__init__()
         self.account_sid = account_sid or "AC" + secrets.token_hex(16)
         self.auth_token = auth_token or secrets.token_hex(16)
-        self.messages: List[Dict[str, str]] = []
+        self.messages: list[dict[str, str]] = []
         self.arrived = 0  # requests received, answered or not
         self.attempts = 0  # requests answered
-        self.unsubscribed: Set[str] = set()  # numbers that texted STOP to Twilio itself
-        self._failures: List[Tuple[int, int]] = []
+        self.unsubscribed: set[str] = set()  # numbers that texted STOP to Twilio itself
+        self._failures: list[tuple[int, int]] = []
         self._open = threading.Event()
         self._open.set()
 
@@ -58,12 +63,12 @@ class TwilioStandIn(StandInServer):
         with self.lock:
             self._failures.extend([(status, code)] * times)
 
-    def sent_to(self, number: str) -> List[str]:
+    def sent_to(self, number: str) -> list[str]:
         """Return the bodies accepted for `number`, in order."""
         with self.lock:
             return [m["Body"] for m in self.messages if m["To"] == number]
 
-    def wait_for_messages(self, number: str, count: int, timeout: float = 60.0) -> List[str]:
+    def wait_for_messages(self, number: str, count: int, timeout: float = 60.0) -> list[str]:
         """Wait until `count` messages were accepted for `number` in all; return them all."""
         self.wait_until(lambda: len([m for m in self.messages if m["To"] == number]) >= count, timeout)
         return self.sent_to(number)
@@ -102,23 +107,49 @@ class TwilioStandIn(StandInServer):
         self.messages.append({"To": to, "From": sender or "", "Body": text, "Sid": sid})
         now = formatdate(time.time(), usegmt=True)
         return 201, {
-            "sid": sid, "account_sid": self.account_sid, "to": to, "from": sender, "body": text,
-            "status": "queued", "direction": "outbound-api", "api_version": "2010-04-01", "num_media": "0",
-            "date_created": now, "date_updated": now, "date_sent": None, "price": None, "error_code": None,
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "to": to,
+            "from": sender,
+            "body": text,
+            "status": "queued",
+            "direction": "outbound-api",
+            "api_version": "2010-04-01",
+            "num_media": "0",
+            "date_created": now,
+            "date_updated": now,
+            "date_sent": None,
+            "price": None,
+            "error_code": None,
             "uri": f"{expected[:-5]}/{sid}.json",
         }
 
 
 def twilio_webhook_params(
-    *, account_sid: str, sender: str, to: str, body: str, media: Sequence[Tuple[str, str]] = ()
-) -> Dict[str, str]:
+    *, account_sid: str, sender: str, to: str, body: str, media: Sequence[tuple[str, str]] = ()
+) -> dict[str, str]:
     """Return the form fields Twilio posts to a messaging webhook for one incoming SMS (or MMS)."""
     sid = "SM" + secrets.token_hex(16)
     params = {
-        "ToCountry": "CA", "ToState": "ON", "SmsMessageSid": sid, "NumMedia": str(len(media)), "ToCity": "TORONTO",
-        "FromZip": "", "SmsSid": sid, "FromState": "ON", "SmsStatus": "received", "FromCity": "TORONTO",
-        "Body": body, "FromCountry": "CA", "To": to, "ToZip": "", "NumSegments": "1", "MessageSid": sid,
-        "AccountSid": account_sid, "From": sender, "ApiVersion": "2010-04-01",
+        "ToCountry": "CA",
+        "ToState": "ON",
+        "SmsMessageSid": sid,
+        "NumMedia": str(len(media)),
+        "ToCity": "TORONTO",
+        "FromZip": "",
+        "SmsSid": sid,
+        "FromState": "ON",
+        "SmsStatus": "received",
+        "FromCity": "TORONTO",
+        "Body": body,
+        "FromCountry": "CA",
+        "To": to,
+        "ToZip": "",
+        "NumSegments": "1",
+        "MessageSid": sid,
+        "AccountSid": account_sid,
+        "From": sender,
+        "ApiVersion": "2010-04-01",
     }
     for index, (url, content_type) in enumerate(media):
         params[f"MediaUrl{index}"] = url
@@ -127,9 +158,13 @@ def twilio_webhook_params(
 
 
 def signed_twilio_post(
-    url: str, params: Dict[str, str], auth_token: str, *, signed_url: Optional[str] = None,
-    signature: Optional[str] = None,
-) -> Tuple[int, str]:
+    url: str,
+    params: dict[str, str],
+    auth_token: str,
+    *,
+    signed_url: str | None = None,
+    signature: str | None = None,
+) -> tuple[int, str]:
     """POST the form to `url` as Twilio does, signed for `signed_url` (default `url`); return (status, body).
 
     `signature` replaces the computed one (pass "" to send none at all).
@@ -139,8 +174,7 @@ def signed_twilio_post(
     headers = {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "TwilioProxy/1.1"}
     if signature:
         headers["X-Twilio-Signature"] = signature
-    request = urllib.request.Request(url, data=urllib.parse.urlencode(params).encode(), headers=headers,
-                                     method="POST")
+    request = urllib.request.Request(url, data=urllib.parse.urlencode(params).encode(), headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=120) as response:
             return response.status, response.read().decode()

@@ -20,8 +20,18 @@ depends_on: str | Sequence[str] | None = None
 ROLES = ("agent", "division_reviewer", "supervisor", "admin")
 CASE_STATUSES = ("new", "acknowledged", "in_progress", "resolved", "closed")
 UPDATE_KINDS = (
-    "status", "note", "contact", "corrective_action", "preventive_action", "assignment", "division", "category",
-    "reclassification", "escalation", "reply", "forward",
+    "status",
+    "note",
+    "contact",
+    "corrective_action",
+    "preventive_action",
+    "assignment",
+    "division",
+    "category",
+    "reclassification",
+    "escalation",
+    "reply",
+    "forward",
 )
 CONTACT_METHODS = ("phone", "email", "sms", "chat", "letter", "in_person")
 JSON_DOCUMENT = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
@@ -82,8 +92,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("stage", sa.Integer(), nullable=False, server_default="1"))
         batch_op.add_column(sa.Column("assignee_id", sa.Integer(), nullable=True))
         for name in (
-            "acknowledged_at", "escalated_at", "resolved_at", "closed_at", "acknowledge_due_at", "respond_due_at",
-            "due_at", "respond_clock_started_at",
+            "acknowledged_at",
+            "escalated_at",
+            "resolved_at",
+            "closed_at",
+            "acknowledge_due_at",
+            "respond_due_at",
+            "due_at",
+            "respond_clock_started_at",
         ):
             batch_op.add_column(sa.Column(name, sa.DateTime(timezone=True), nullable=True))
         batch_op.create_foreign_key(
@@ -156,8 +172,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_cases_due_at"))
         batch_op.drop_constraint(batch_op.f("fk_cases_assignee_id_staff_users"), type_="foreignkey")
         for name in (
-            "respond_clock_started_at", "due_at", "respond_due_at", "acknowledge_due_at", "closed_at", "resolved_at",
-            "escalated_at", "acknowledged_at", "assignee_id", "stage",
+            "respond_clock_started_at",
+            "due_at",
+            "respond_due_at",
+            "acknowledge_due_at",
+            "closed_at",
+            "resolved_at",
+            "escalated_at",
+            "acknowledged_at",
+            "assignee_id",
+            "stage",
         ):
             batch_op.drop_column(name)
     op.drop_table("staff_sessions")
