@@ -18,7 +18,7 @@ intents, batch 32, lr 2e-5, max 64 tokens; macro-F1 (complaint F1):
 | intents, 1 epoch, seed 23       | 0.943 (0.929) | 0.979 (0.979) | 0.912 (0.893) | 131          |
 | four kinds, 1 epoch, seed 17    | 0.937 (0.915) | 0.982 (0.979) | 0.917 (0.895) | 134          |
 | four kinds, 1 epoch, seed 23    | 0.934 (0.914) | 0.982 (0.981) | 0.912 (0.892) | 127          |
-| adopted: intents, 1 epoch, seed 17, examples sorted (scripts/train.sh) | see README "Understanding residents" |
+| adopted: intents, 1 epoch, seed 17, examples sorted (scripts/train.sh) | see docs/benchmarks.md |
 
 The rows above the last were measured with this experiment's first version (same network and recipe, examples in
 file order instead of sorted, so other batches). One epoch over the intents was adopted (config.yml): it passes the

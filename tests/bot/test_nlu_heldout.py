@@ -2,7 +2,7 @@
 
 Three sets (benchmarks/nlu.py `SETS`): the held-out set in the training data's voice, and two outside-style sets
 written apart from it (careful messages of every kind; raw public-record style). Each floor sits a few points under
-what `make bench-nlu` measured at the commit that set it (see the README's "Understanding residents"), so a change
+what `make bench-nlu` measured at the commit that set it (see docs/benchmarks.md), so a change
 that makes the classifier clearly worse on any of them fails here; the benchmark reports the exact figures.
 """
 
