@@ -12,10 +12,10 @@ Two kinds of patch:
   `INTAKE_STOCK_RASA=1` installs none of them; `INTAKE_SPEED_PATCHES_OFF=name,name` leaves out the ones named.
 The stores loaded from the endpoints file (stores/) are not patches: their fixes for database faults stay on.
 
-A speed patch stays only while `make bench-conversation` shows it buys at least 10% of turns/s or of p95 (README,
-"Patches to Rasa and Sanic"). Four did not and were removed: each Rasa worker listening on its own socket
-(SO_REUSEPORT, with connections closed to even out the workers), the policies' dialogue states kept per
-conversation, event classes found from a table, and slots copied directly.
+A speed patch stays only while `make bench-conversation` shows it buys at least 10% of turns/s or of p95
+(docs/benchmarks.md, "Conversation speed and the patches to Rasa"). Four did not and were removed: each Rasa worker
+listening on its own socket (SO_REUSEPORT, with connections closed to even out the workers), the policies' dialogue
+states kept per conversation, event classes found from a table, and slots copied directly.
 
 `python -m serving.patches <rasa command and options>` runs any `rasa` command (`test core`, `shell`) with the
 patches the environment selects, as the server would have them.
