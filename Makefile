@@ -5,7 +5,7 @@ BOT_PY := .venvs/bot/bin/python
 BACKEND_PY := .venvs/backend/bin/python
 PYTEST_FLAGS ?= -q -p no:cacheprovider
 
-.PHONY: help envs model run cluster test test-backend test-bot test-cluster classify corrections validate bench-nlu bench-corrections bench-conversation bench-registry bench-staff bench-scale clean
+.PHONY: help envs model run cluster lint test test-backend test-bot test-cluster classify corrections validate bench-nlu bench-corrections bench-kind bench-service-guess bench-conversation bench-registry bench-staff bench-scale clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -24,7 +24,13 @@ run: envs ## Run the whole assistant on this machine: web chat page, backend, ac
 cluster: envs ## Run the production profile here: PostgreSQL, Redis, 2 Rasa and 2 action servers behind nginx (Ctrl-C stops)
 	@model=$$(scripts/train.sh) && $(BOT_PY) scripts/cluster.py --model "$$model"
 
-test: envs model ## Run every test (backend, actions, NLU, end to end, faults on the production profile)
+lint: envs ## Check style and types: ruff (lint and format) over the repo, strict mypy over the backend
+	.venvs/backend/bin/ruff check .
+	.venvs/backend/bin/ruff format --check .
+	.venvs/backend/bin/mypy
+
+test: envs model ## Run every test (lint and types, backend, actions, NLU, end to end, faults on the production profile)
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test-backend
 	@$(MAKE) --no-print-directory test-bot
 	@$(MAKE) --no-print-directory test-cluster
@@ -47,8 +53,14 @@ corrections: envs ## Export cases whose kind staff changed as redacted NLU examp
 validate: envs ## Check the domain, rules, stories and NLU data (rasa data validate, with nothing left unexplained)
 	$(BOT_PY) scripts/validate_data.py
 
-bench-nlu: model ## Train our config, a lighter one and Rasa's default from scratch; score them on the held-out set
+bench-nlu: model ## Train our config, a lighter one and Rasa's default from scratch; score them on the held-out and outside sets
 	$(BOT_PY) benchmarks/nlu.py --config config.yml --config benchmarks/light_config.yml --config benchmarks/default_config.yml
+
+bench-kind: model ## Simulated residents: how often a report ends with the right kind, asked or not; threshold sweep
+	$(BOT_PY) benchmarks/kind_choice.py --model "$$(scripts/train.sh)" --sweep
+
+bench-service-guess: envs ## How often the type and team guessed from a first message are right (tests/data/service_guess.yml)
+	$(BOT_PY) benchmarks/service_guess.py
 
 bench-corrections: model ## Staff reclassify the misread of a 300-message stream; outside-style F1 before and after training on them
 	$(BOT_PY) benchmarks/corrections.py --model "$$(scripts/train.sh)"

@@ -44,7 +44,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 import aiohttp
 
@@ -68,7 +68,7 @@ FIRST_MESSAGES = [
     "big pothole on {street} near {cross}, about {size} cm deep",
     "my green bin wasnt picked up this week at {number} {street}",
 ]
-ANSWERS: List[Tuple[str, str]] = [
+ANSWERS: list[tuple[str, str]] = [
     ("shall i send it", "yes"),
     ("public map", "no"),
     ("just to check", "not sure"),
@@ -91,15 +91,35 @@ ANSWERS: List[Tuple[str, str]] = [
     ("may city staff", "yes"),
     ("make this a complaint", "no"),
 ]
-STREETS = ["Elm Street", "Queen St W", "Dundas St", "Maple Avenue", "Birch Road", "King Street East", "Oak Crescent",
-           "Bathurst St", "Cedar Lane", "Pine Drive", "Willow Way", "Main Street", "College St", "Harbord St"]
+STREETS = [
+    "Elm Street",
+    "Queen St W",
+    "Dundas St",
+    "Maple Avenue",
+    "Birch Road",
+    "King Street East",
+    "Oak Crescent",
+    "Bathurst St",
+    "Cedar Lane",
+    "Pine Drive",
+    "Willow Way",
+    "Main Street",
+    "College St",
+    "Harbord St",
+]
 
 
-def details(rng: random.Random) -> Dict[str, Any]:
+def details(rng: random.Random) -> dict[str, Any]:
     """Return one resident's own place and numbers for the templates above."""
     street, cross = rng.sample(STREETS, 2)
-    return {"street": street, "cross": cross, "number": rng.randint(1, 2999), "hours": rng.randint(2, 11),
-            "size": rng.randint(5, 40), "phone": f"{rng.randint(0, 9999):04d}"}
+    return {
+        "street": street,
+        "cross": cross,
+        "number": rng.randint(1, 2999),
+        "hours": rng.randint(2, 11),
+        "size": rng.randint(5, 40),
+        "phone": f"{rng.randint(0, 9999):04d}",
+    }
 
 
 # The baseline's own training data: greetings, moods, yes and no, goodbyes.
@@ -111,10 +131,10 @@ class Conversation:
     """One resident's conversation: what they sent, how long each reply took, and how it ended."""
 
     sender: str
-    sent: List[str] = field(default_factory=list)
-    latencies: List[float] = field(default_factory=list)
-    reference: Optional[str] = None
-    error: Optional[str] = None
+    sent: list[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    reference: str | None = None
+    error: str | None = None
 
 
 @dataclass
@@ -122,11 +142,11 @@ class Result:
     """The figures of one load run."""
 
     name: str
-    conversations: List[Conversation]
+    conversations: list[Conversation]
     seconds: float
 
     @property
-    def latencies(self) -> List[float]:
+    def latencies(self) -> list[float]:
         return [latency for c in self.conversations for latency in c.latencies]
 
     def percentile(self, p: float) -> float:
@@ -150,7 +170,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def next_answer(replies: List[str], own: Dict[str, Any]) -> Optional[str]:
+def next_answer(replies: list[str], own: dict[str, Any]) -> str | None:
     """Return the resident's answer to the assistant's last question, or None if it asked nothing we know."""
     text = " ".join(replies).lower()
     return next((answer.format(**own) for question, answer in ANSWERS if question in text), None)
@@ -159,7 +179,7 @@ def next_answer(replies: List[str], own: Dict[str, Any]) -> Optional[str]:
 THINK = {"seconds": 0.0}  # the mean pause before each message after the first (--think)
 
 
-async def say(session: aiohttp.ClientSession, url: str, conversation: Conversation, text: str) -> List[str]:
+async def say(session: aiohttp.ClientSession, url: str, conversation: Conversation, text: str) -> list[str]:
     """Send one message (after a resident's pause), time the reply, and return the assistant's texts."""
     if conversation.sent and THINK["seconds"]:
         await asyncio.sleep(random.uniform(0.5, 1.5) * THINK["seconds"])
@@ -167,8 +187,9 @@ async def say(session: aiohttp.ClientSession, url: str, conversation: Conversati
     # Each resident has their own address, as the proxy in front reports it (the stack trusts one proxy here).
     digest = hashlib.sha256(conversation.sender.encode()).digest()
     address = f"10.{digest[0]}.{digest[1]}.{digest[2]}"
-    async with session.post(url, json={"sender": conversation.sender, "message": text},
-                            headers={"X-Forwarded-For": address}) as response:
+    async with session.post(
+        url, json={"sender": conversation.sender, "message": text}, headers={"X-Forwarded-For": address}
+    ) as response:
         body = await response.json(content_type=None)
         if response.status != 200:
             raise RuntimeError(f"HTTP {response.status}")
@@ -209,9 +230,9 @@ async def baseline_conversation(
         conversation.error = f"{type(error).__name__}: {error}"
 
 
-async def run_load(name: str, url: str, concurrency: int, rounds: int, turns: Optional[int] = None) -> Result:
+async def run_load(name: str, url: str, concurrency: int, rounds: int, turns: int | None = None) -> Result:
     """Run `concurrency` residents at once, each holding `rounds` conversations one after another."""
-    conversations: List[Conversation] = []
+    conversations: list[Conversation] = []
     timeout = aiohttp.ClientTimeout(total=120)
     connector = aiohttp.TCPConnector(limit=concurrency * 2)
     run_id = f"{int(time.time())}"
@@ -252,7 +273,7 @@ async def warm_up(url: str, intake: bool, tries: int = 1) -> None:
     raise SystemExit(f"warm-up failed: {conversation.error}")
 
 
-def check_cases(stack: Stack, result: Result) -> Tuple[int, int]:
+def check_cases(stack: Stack, result: Result) -> tuple[int, int]:
     """Return how many conversations have their case, and how many of those have every resident turn in it."""
     import urllib.request
 
@@ -261,8 +282,9 @@ def check_cases(stack: Stack, result: Result) -> Tuple[int, int]:
     for conversation in result.conversations:
         if not conversation.reference:
             continue
-        request = urllib.request.Request(f"{stack.backend_url}/api/cases/{conversation.reference}",
-                                         headers={"Authorization": f"Bearer {token}"})
+        request = urllib.request.Request(
+            f"{stack.backend_url}/api/cases/{conversation.reference}", headers={"Authorization": f"Bearer {token}"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 case = json.loads(response.read())
@@ -292,10 +314,24 @@ def baseline_model() -> Path:
     if not model.exists():
         print(f"==> training the rasa init baseline into {model.relative_to(ROOT)} (once)", file=sys.stderr)
         subprocess.run(
-            [str(BOT_BIN / "rasa"), "train", "--config", str(BASELINE_DIR / "config.yml"), "--domain",
-             str(initial / "domain.yml"), "--data", str(initial / "data"), "--out", str(ROOT / "models"),
-             "--fixed-model-name", model.name.removesuffix(".tar.gz")],
-            cwd=ROOT, check=True, stdout=sys.stderr, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+            [
+                str(BOT_BIN / "rasa"),
+                "train",
+                "--config",
+                str(BASELINE_DIR / "config.yml"),
+                "--domain",
+                str(initial / "domain.yml"),
+                "--data",
+                str(initial / "data"),
+                "--out",
+                str(ROOT / "models"),
+                "--fixed-model-name",
+                model.name.removesuffix(".tar.gz"),
+            ],
+            cwd=ROOT,
+            check=True,
+            stdout=sys.stderr,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
         )
     return model
 
@@ -303,9 +339,22 @@ def baseline_model() -> Path:
 def start_baseline(model: Path, port: int, log: Path) -> subprocess.Popen:
     """Start the baseline assistant on Rasa's REST channel (in-memory tracker store, as rasa init sets it up)."""
     return subprocess.Popen(
-        [str(BOT_BIN / "rasa"), "run", "--model", str(model), "--credentials", str(BASELINE_DIR / "credentials.yml"),
-         "--interface", "127.0.0.1", "--port", str(port)],
-        cwd=log.parent, stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            str(BOT_BIN / "rasa"),
+            "run",
+            "--model",
+            str(model),
+            "--credentials",
+            str(BASELINE_DIR / "credentials.yml"),
+            "--interface",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=log.parent,
+        stdout=open(log, "ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
 
@@ -342,8 +391,7 @@ def group_cpu_seconds(group: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def report(result: Result, cases: Optional[Tuple[int, int]] = None,
-           extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+def report(result: Result, cases: tuple[int, int] | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Print one run's figures and return them."""
     figures = {
         "assistant": result.name,
@@ -367,20 +415,29 @@ def report(result: Result, cases: Optional[Tuple[int, int]] = None,
     return figures
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, type=Path, help="the intake model (scripts/train.sh prints it)")
     parser.add_argument("--concurrency", type=int, default=20, help="conversations at the same time (20)")
     parser.add_argument("--rounds", type=int, default=3, help="conversations each simulated resident holds (3)")
-    parser.add_argument("--think", type=float, default=0.0,
-                        help="mean seconds a resident takes before each answer (0: answer at once)")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="run each load this many times on the same servers; the median run is compared (1)")
+    parser.add_argument(
+        "--think", type=float, default=0.0, help="mean seconds a resident takes before each answer (0: answer at once)"
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run each load this many times on the same servers; the median run is compared (1)",
+    )
     parser.add_argument("--no-baseline", action="store_true", help="skip the rasa init baseline")
-    parser.add_argument("--ablation", action="store_true",
-                        help="run the intake load on stock Rasa, all patches, and each speed patch left out alone")
-    parser.add_argument("--variants", nargs="*",
-                        help="with --ablation, only these variants ('stock', 'all', 'without <patch>')")
+    parser.add_argument(
+        "--ablation",
+        action="store_true",
+        help="run the intake load on stock Rasa, all patches, and each speed patch left out alone",
+    )
+    parser.add_argument(
+        "--variants", nargs="*", help="with --ablation, only these variants ('stock', 'all', 'without <patch>')"
+    )
     args = parser.parse_args(argv)
     THINK["seconds"] = args.think
 
@@ -388,8 +445,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         var_dir = Path(folder)
         # Residents reach Rasa through a proxy that names their address (X-Forwarded-For), as behind nginx: every
         # limit applies as it would in service.
-        stack = Stack(model=args.model.resolve(), var_dir=var_dir, backend_port=free_port(),
-                      actions_port=free_port(), rasa_port=free_port(), settings={"SANIC_PROXIES_COUNT": "1"})
+        stack = Stack(
+            model=args.model.resolve(),
+            var_dir=var_dir,
+            backend_port=free_port(),
+            actions_port=free_port(),
+            rasa_port=free_port(),
+            settings={"SANIC_PROXIES_COUNT": "1"},
+        )
         print(f"==> starting the assistant ({args.model.name}) on free ports", file=sys.stderr)
         running.callback(stack.stop)
         stack.start()
@@ -399,8 +462,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             baseline_url = None if args.no_baseline else start_baseline_for(running, var_dir)
             print(f"==> {args.concurrency} concurrent conversations x {args.rounds} per variant", file=sys.stderr)
             runs = run_ablation(stack, args, baseline_url)
-            return 0 if all(run["errors"] == 0 and run["transcripts_complete"] == run["conversations"]
-                            for run in runs) else 1
+            return (
+                0
+                if all(run["errors"] == 0 and run["transcripts_complete"] == run["conversations"] for run in runs)
+                else 1
+            )
         asyncio.run(warm_up(url, intake=True))
         baseline_url = None if args.no_baseline else start_baseline_for(running, var_dir)
         # The two loads take turns, run after run, so that both meet the machine's speed of the same minutes.
@@ -412,8 +478,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             runs.append(report(intake, check_cases(stack, intake)))
             turns = turns or max(1, round(len(intake.latencies) / max(1, len(intake.conversations))))
             if baseline_url:
-                baseline_runs.append(report(asyncio.run(
-                    run_load("rasa-init", baseline_url, args.concurrency, args.rounds, turns=turns))))
+                baseline_runs.append(
+                    report(asyncio.run(run_load("rasa-init", baseline_url, args.concurrency, args.rounds, turns=turns)))
+                )
 
     failed = sum(run["errors"] + run["conversations"] - run["transcripts_complete"] for run in runs)
     if baseline_runs:
@@ -424,7 +491,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     return 0 if failed == 0 else 1
 
 
-def ablation_variants(names: Optional[List[str]] = None) -> List[Tuple[str, Dict[str, str]]]:
+def ablation_variants(names: list[str] | None = None) -> list[tuple[str, dict[str, str]]]:
     """(name, Rasa's environment) of stock Rasa, all patches, and each speed patch left out alone; or those named."""
     every = [("stock", {STOCK_VARIABLE: "1", OFF_VARIABLE: ""}), ("all", {STOCK_VARIABLE: "0", OFF_VARIABLE: ""})]
     every += [(f"without {patch}", {STOCK_VARIABLE: "0", OFF_VARIABLE: patch}) for patch in SPEED_PATCHES]
@@ -436,7 +503,7 @@ def ablation_variants(names: Optional[List[str]] = None) -> List[Tuple[str, Dict
     return [variant for variant in every if variant[0] in names]
 
 
-def restart_rasa(stack: Stack, environ: Dict[str, str], timeout: float = 300) -> None:
+def restart_rasa(stack: Stack, environ: dict[str, str], timeout: float = 300) -> None:
     """Stop the stack's Rasa server and start it again with `environ` added to its environment; return once every
     worker has loaded the model (each logs "Rasa server is up and running")."""
     service = stack.service("rasa")
@@ -455,8 +522,14 @@ def restart_rasa(stack: Stack, environ: Dict[str, str], timeout: float = 300) ->
     log_path = stack.var_dir / "log" / "rasa.log"
     start = log_path.stat().st_size if log_path.exists() else 0
     with open(log_path, "ab") as log:
-        service.process = subprocess.Popen(service.command, cwd=ROOT, env={**env, **service.env, **environ},
-                                           stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        service.process = subprocess.Popen(
+            service.command,
+            cwd=ROOT,
+            env={**env, **service.env, **environ},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     workers = int(service.env.get("SANIC_WORKERS", "1"))
     deadline = time.monotonic() + timeout
     while True:
@@ -470,14 +543,14 @@ def restart_rasa(stack: Stack, environ: Dict[str, str], timeout: float = 300) ->
     stack.wait_for(["rasa"], timeout)
 
 
-def run_ablation(stack: Stack, args: argparse.Namespace, baseline_url: Optional[str]) -> List[Dict[str, Any]]:
+def run_ablation(stack: Stack, args: argparse.Namespace, baseline_url: str | None) -> list[dict[str, Any]]:
     """Run the intake load against each variant in turn, `args.repeat` times, in a rotated order each time; and the
     rasa init baseline's load among them when it runs."""
     url = f"{stack.rasa_url}/webhooks/rest/webhook"
-    variants: List[Tuple[str, Optional[Dict[str, str]]]] = list(ablation_variants(args.variants))
+    variants: list[tuple[str, dict[str, str] | None]] = list(ablation_variants(args.variants))
     if baseline_url:
         variants.append(("rasa-init", None))
-    runs: List[Dict[str, Any]] = []
+    runs: list[dict[str, Any]] = []
     turns = 0  # the baseline's conversations have as many turns as the intake's, on average
     for repeat in range(args.repeat):
         shift = repeat % len(variants)
@@ -486,8 +559,14 @@ def run_ablation(stack: Stack, args: argparse.Namespace, baseline_url: Optional[
             if environ is None:
                 assert baseline_url is not None
                 result = asyncio.run(run_load(name, baseline_url, args.concurrency, args.rounds, turns=turns or 7))
-                runs.append({**report(result), "variant": name, "repeat": repeat, "transcripts_complete":
-                             len(result.conversations)})
+                runs.append(
+                    {
+                        **report(result),
+                        "variant": name,
+                        "repeat": repeat,
+                        "transcripts_complete": len(result.conversations),
+                    }
+                )
                 continue
             restart_rasa(stack, environ)
             asyncio.run(warm_up(url, intake=True, tries=3))
@@ -497,42 +576,57 @@ def run_ablation(stack: Stack, args: argparse.Namespace, baseline_url: Optional[
             result = asyncio.run(run_load(name.replace(" ", "-"), url, args.concurrency, args.rounds))
             cpu = group_cpu_seconds(rasa.pid) - cpu
             turns = turns or max(1, round(len(result.latencies) / max(1, len(result.conversations))))
-            figures = report(result, check_cases(stack, result),
-                             {"rasa_cpu_ms_per_turn": round(cpu * 1000 / max(1, len(result.latencies)), 2)})
+            figures = report(
+                result,
+                check_cases(stack, result),
+                {"rasa_cpu_ms_per_turn": round(cpu * 1000 / max(1, len(result.latencies)), 2)},
+            )
             runs.append({**figures, "variant": name, "repeat": repeat})
     summarize_ablation(runs, [name for name, _ in variants])
     return runs
 
 
-def summarize_ablation(runs: List[Dict[str, Any]], names: List[str]) -> None:
+def summarize_ablation(runs: list[dict[str, Any]], names: list[str]) -> None:
     """Print each variant's median turns/s, p95 and Rasa's CPU per turn with their range over the repeats, and what
     each patch gains: within each repeat, the figure with all patches against the figure without it, then the median
     (and range) over the repeats. On the stock row, all patches against none."""
 
-    def spread(values: List[float], digits: int) -> str:
+    def spread(values: list[float], digits: int) -> str:
         return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
 
-    def gain(values: List[float]) -> str:
+    def gain(values: list[float]) -> str:
         return f"{statistics.median(values):+.0%} ({min(values):+.0%} to {max(values):+.0%})" if values else "-"
 
     by = {(run["variant"], run["repeat"]): run for run in runs}
     repeats = sorted({run["repeat"] for run in runs})
-    print("\n| variant | runs | turns/s median (range) | p95 ms | Rasa CPU ms/turn | gain with the patch: turns/s "
-          "| p95 | CPU/turn | errors |\n|---|---|---|---|---|---|---|---|---|")
+    print(
+        "\n| variant | runs | turns/s median (range) | p95 ms | Rasa CPU ms/turn | gain with the patch: turns/s "
+        "| p95 | CPU/turn | errors |\n|---|---|---|---|---|---|---|---|---|"
+    )
     for name in names:
         mine = [by[(name, r)] for r in repeats if (name, r) in by]
         pairs = [(by[("all", r)], by[(name, r)]) for r in repeats if ("all", r) in by and (name, r) in by]
         gains = ["-", "-", "-"]
         if name not in ("all", "rasa-init") and pairs:
-            gains = [gain([a["turns_per_second"] / b["turns_per_second"] - 1 for a, b in pairs]),
-                     gain([b["p95_ms"] / a["p95_ms"] - 1 for a, b in pairs]),
-                     gain([b["rasa_cpu_ms_per_turn"] / a["rasa_cpu_ms_per_turn"] - 1 for a, b in pairs
-                           if "rasa_cpu_ms_per_turn" in b])]
+            gains = [
+                gain([a["turns_per_second"] / b["turns_per_second"] - 1 for a, b in pairs]),
+                gain([b["p95_ms"] / a["p95_ms"] - 1 for a, b in pairs]),
+                gain(
+                    [
+                        b["rasa_cpu_ms_per_turn"] / a["rasa_cpu_ms_per_turn"] - 1
+                        for a, b in pairs
+                        if "rasa_cpu_ms_per_turn" in b
+                    ]
+                ),
+            ]
         cpu = [run["rasa_cpu_ms_per_turn"] for run in mine if "rasa_cpu_ms_per_turn" in run]
         errors = sum(run["errors"] + run["conversations"] - run["transcripts_complete"] for run in mine)
-        print(f"| {name} | {len(mine)} | {spread([run['turns_per_second'] for run in mine], 1)} | "
-              f"{spread([run['p95_ms'] for run in mine], 0)} | {spread(cpu, 2) if cpu else '-'} | "
-              f"{' | '.join(gains)} | {errors} |", flush=True)
+        print(
+            f"| {name} | {len(mine)} | {spread([run['turns_per_second'] for run in mine], 1)} | "
+            f"{spread([run['p95_ms'] for run in mine], 0)} | {spread(cpu, 2) if cpu else '-'} | "
+            f"{' | '.join(gains)} | {errors} |",
+            flush=True,
+        )
 
 
 def start_baseline_for(running: contextlib.ExitStack, var_dir: Path) -> str:
@@ -552,7 +646,7 @@ def start_baseline_for(running: contextlib.ExitStack, var_dir: Path) -> str:
     return url
 
 
-def median_run(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Return the run with the median throughput (the lower middle one of an even number)."""
     return sorted(runs, key=lambda run: run["turns_per_second"])[(len(runs) - 1) // 2]
 

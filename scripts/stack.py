@@ -194,7 +194,7 @@ class Stack:
             ),
             Service(
                 "rasa",
-                # `rasa run` with its workers each listening on the port and the API token read from
+                # `rasa run` with the patches of serving/patches.py and the API token read from
                 # INTAKE_RASA_TOKEN, out of the process list (serving/__main__.py).
                 [
                     str(BOT_BIN / "python"),
@@ -216,8 +216,7 @@ class Stack:
                 ],
                 f"{self.rasa_url}/webhooks/rest/",
                 env={
-                    # The kernel gives each new connection to one worker, and a worker answering more requests than
-                    # the other closes connections so that they are spread again (serving/reuse_port.py).
+                    # Rasa's workers share Sanic's one listening socket.
                     "SANIC_WORKERS": str(self.rasa_workers()),
                 },
             ),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Dict, Optional, Tuple
+from typing import Any
 
 import aiohttp
 import orjson
@@ -34,7 +34,7 @@ def to_json(value: Any) -> str:
         return json.dumps(value)
 
 
-def _settings(endpoint: EndpointConfig) -> Tuple[Any, ...]:
+def _settings(endpoint: EndpointConfig) -> tuple[Any, ...]:
     auth = endpoint.basic_auth or {}
     return (tuple(sorted((endpoint.headers or {}).items())), auth.get("username"), auth.get("password"))
 
@@ -44,9 +44,13 @@ def new_session(endpoint: EndpointConfig) -> aiohttp.ClientSession:
     auth = None
     if endpoint.basic_auth:
         auth = aiohttp.BasicAuth(endpoint.basic_auth["username"], endpoint.basic_auth["password"])
-    return aiohttp.ClientSession(headers=endpoint.headers, auth=auth, json_serialize=to_json,
-                                 connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS),
-                                 timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT))
+    return aiohttp.ClientSession(
+        headers=endpoint.headers,
+        auth=auth,
+        json_serialize=to_json,
+        connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS),
+        timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+    )
 
 
 class SharedSessions:
@@ -56,9 +60,9 @@ class SharedSessions:
     and leaving the `async with` leaves it open. The sessions of a loop that has closed are dropped."""
 
     def __init__(self) -> None:
-        self._sessions: Dict[Tuple[Any, ...], Tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession]] = {}
+        self._sessions: dict[tuple[Any, ...], tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession]] = {}
 
-    def borrow(self, endpoint: EndpointConfig) -> "_Borrowed":
+    def borrow(self, endpoint: EndpointConfig) -> _Borrowed:
         return _Borrowed(self, endpoint)
 
     def get(self, endpoint: EndpointConfig) -> aiohttp.ClientSession:
@@ -95,7 +99,7 @@ class _Borrowed:
     async def __aenter__(self) -> aiohttp.ClientSession:
         return self._sessions.get(self._endpoint)
 
-    async def __aexit__(self, *_exc: Optional[BaseException]) -> None:
+    async def __aexit__(self, *_exc: BaseException | None) -> None:
         return None
 
 

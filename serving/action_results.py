@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 from functools import lru_cache
-from typing import Any, Dict, Optional, Text
+from typing import Any
 
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
@@ -21,7 +21,7 @@ from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 
 
-def _validator(schema: Dict[Text, Any]) -> Any:
+def _validator(schema: dict[str, Any]) -> Any:
     cls = validator_for(schema)
     cls.check_schema(schema)
     return cls(schema)
@@ -30,12 +30,12 @@ def _validator(schema: Dict[Text, Any]) -> Any:
 class AnswerCheck:
     """The action server's answer schema, split into the answer without the kinds of event and one per kind."""
 
-    def __init__(self, schema: Dict[Text, Any]) -> None:
+    def __init__(self, schema: dict[str, Any]) -> None:
         self.full = _validator(schema)
         event = schema["properties"]["events"]["items"]
         kinds = event.get("oneOf", [])
         names = [kind.get("properties", {}).get("event", {}).get("const") for kind in kinds]
-        self.by_name: Optional[Dict[Text, Any]] = None
+        self.by_name: dict[str, Any] | None = None
         # Only when every kind fixes a different name, and every event must have one, is the split exact.
         if kinds and None not in names and len(set(names)) == len(names) and "event" in event.get("required", []):
             outer = copy.deepcopy(schema)
@@ -61,7 +61,7 @@ def answer_check() -> AnswerCheck:
     return AnswerCheck(RemoteAction.action_response_format_spec())
 
 
-def validate_action_result(action: RemoteAction, result: Dict[Text, Any]) -> bool:
+def validate_action_result(action: RemoteAction, result: dict[str, Any]) -> bool:
     """Rasa's `RemoteAction._validate_action_result`, with validators built once and one kind of event per event."""
     check = answer_check()
     if check.is_valid(result):

@@ -9,7 +9,7 @@ nor an input reaches the node as its bare name, as dask passes it; the node then
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any
 
 import rasa.core.processor
 from rasa.engine.exceptions import GraphRunError
@@ -23,13 +23,13 @@ class SequentialGraphRunner(DaskGraphRunner):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Rasa asks for two sets of targets, the NLU's and the policies': each schema is worked out once.
-        self._schemas: Dict[Tuple[Text, ...], GraphSchema] = {}
+        self._schemas: dict[tuple[str, ...], GraphSchema] = {}
 
-    def run(self, inputs: Optional[Dict[Text, Any]] = None, targets: Optional[List[Text]] = None) -> Dict[Text, Any]:
+    def run(self, inputs: dict[str, Any] | None = None, targets: list[str] | None = None) -> dict[str, Any]:
         """Run the nodes the targets need and return {target's node name: its output}."""
         wanted = tuple(targets or self._graph_schema.target_names)
         schema = self._minimal_schema(wanted)
-        done: Dict[Text, Any] = {}
+        done: dict[str, Any] = {}
         for name, value in (inputs or {}).items():
             if isinstance(value, str) and value in schema.nodes:
                 raise GraphRunError(
@@ -38,7 +38,7 @@ class SequentialGraphRunner(DaskGraphRunner):
                 )
             done[name] = (name, value)
 
-        def result(name: Text) -> Any:
+        def result(name: str) -> Any:
             if name not in done:
                 if name not in schema.nodes:
                     return name
@@ -51,7 +51,7 @@ class SequentialGraphRunner(DaskGraphRunner):
         except RuntimeError as error:
             raise GraphRunError("Error running runner.") from error
 
-    def _minimal_schema(self, targets: Tuple[Text, ...]) -> GraphSchema:
+    def _minimal_schema(self, targets: tuple[str, ...]) -> GraphSchema:
         if targets not in self._schemas:
             self._schemas[targets] = self._graph_schema.minimal_graph_schema(list(targets))
         return self._schemas[targets]

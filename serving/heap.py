@@ -17,7 +17,8 @@ from __future__ import annotations
 import functools
 import gc
 import logging
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import rasa.core.run
 

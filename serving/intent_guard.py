@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 _rasa_handle_message = Agent.handle_message
 
 
-def reads_as_command(text: Optional[str]) -> bool:
+def reads_as_command(text: str | None) -> bool:
     """Say whether Rasa would read this text as an intent command: `UserMessage` strips it, and Rasa's
     `RegexMessageHandler` strips it again and checks that it starts with "/"."""
     return (text or "").strip().startswith(INTENT_MESSAGE_PREFIX)
@@ -35,7 +36,7 @@ def reads_as_command(text: Optional[str]) -> bool:
 def as_words(text: str) -> str:
     """Return the text without the leading slashes and white space that would make Rasa read it as a command."""
     while reads_as_command(text):
-        text = text.strip()[len(INTENT_MESSAGE_PREFIX):]
+        text = text.strip()[len(INTENT_MESSAGE_PREFIX) :]
     return text.strip()
 
 
@@ -50,8 +51,9 @@ def guarded(handle_message: Callable[..., Awaitable[Any]]) -> Callable[..., Awai
     @functools.wraps(handle_message)
     async def handle_words(agent: Agent, message: UserMessage) -> Any:
         if reads_as_command(message.text) and not chosen_by_channel(message):
-            logger.warning("a message on the %s channel read as an intent command; taken as words",
-                           message.input_channel)
+            logger.warning(
+                "a message on the %s channel read as an intent command; taken as words", message.input_channel
+            )
             message.text = as_words(message.text)
             if not message.text:
                 return None

@@ -53,8 +53,11 @@ class Patch:
 PATCHES: tuple[Patch, ...] = (
     Patch("intent_guard", speed=False, targets=("rasa.core.agent:Agent.handle_message",)),
     Patch("graph_runner", speed=True, targets=("rasa.core.processor:DaskGraphRunner",)),
-    Patch("action_calls", speed=True,
-          targets=("rasa.utils.endpoints:EndpointConfig.session", "rasa.core.run:close_resources")),
+    Patch(
+        "action_calls",
+        speed=True,
+        targets=("rasa.utils.endpoints:EndpointConfig.session", "rasa.core.run:close_resources"),
+    ),
     Patch("action_results", speed=True, targets=("rasa.core.actions.action:RemoteAction._validate_action_result",)),
     Patch("heap", speed=True, targets=("rasa.core.run:load_agent_on_start",)),
 )
@@ -94,8 +97,10 @@ def selected(environ: Mapping[str, str]) -> tuple[Patch, ...]:
     off = {name.strip() for name in environ.get(OFF_VARIABLE, "").split(",") if name.strip()}
     unknown = off - set(SPEED_PATCHES)
     if unknown:
-        raise SystemExit(f"{OFF_VARIABLE} names no speed patch: {', '.join(sorted(unknown))} "
-                         f"(the speed patches: {', '.join(SPEED_PATCHES)})")
+        raise SystemExit(
+            f"{OFF_VARIABLE} names no speed patch: {', '.join(sorted(unknown))} "
+            f"(the speed patches: {', '.join(SPEED_PATCHES)})"
+        )
     if stock in ("1", "true", "yes"):
         off = set(SPEED_PATCHES)
     return tuple(patch for patch in PATCHES if not patch.speed or patch.name not in off)
@@ -114,8 +119,12 @@ def install(environ: Mapping[str, str] | None = None, versions: tuple[str, str] 
     names = tuple(patch.name for patch in patches)
     left_out = [name for name in SPEED_PATCHES if name not in names]
     # Before Rasa sets up its logging: straight to the server's log.
-    print(f"Rasa {rasa_version} and Sanic {sanic_version} patched with {', '.join(names)}"
-          + (f"; speed patches left out: {', '.join(left_out)}" if left_out else ""), file=sys.stderr, flush=True)
+    print(
+        f"Rasa {rasa_version} and Sanic {sanic_version} patched with {', '.join(names)}"
+        + (f"; speed patches left out: {', '.join(left_out)}" if left_out else ""),
+        file=sys.stderr,
+        flush=True,
+    )
     return names
 
 

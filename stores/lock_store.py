@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
-from typing import Optional, Text
 
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
@@ -32,7 +31,7 @@ _SCHEMA = "CREATE TABLE IF NOT EXISTS locks (conversation_id TEXT PRIMARY KEY, l
 class SQLiteLockStore(LockStore):
     """Rasa's ticket locks in an SQLite file, changed atomically, for several workers on one machine."""
 
-    def __init__(self, endpoint_config: Optional[EndpointConfig] = None, db: Optional[Text] = None) -> None:
+    def __init__(self, endpoint_config: EndpointConfig | None = None, db: str | None = None) -> None:
         configured = db or (endpoint_config.kwargs.get("db") if endpoint_config else None)
         self.file = SharedFile(Path(configured) if configured else DEFAULT_PATH, flush="OFF", schema=_SCHEMA)
 
@@ -40,7 +39,7 @@ class SQLiteLockStore(LockStore):
     def db(self) -> sqlite3.Connection:
         return self.file.db
 
-    def get_lock(self, conversation_id: Text) -> Optional[TicketLock]:
+    def get_lock(self, conversation_id: str) -> TicketLock | None:
         """Return the conversation's lock, or None if nobody holds or waits for it."""
         row = self.db.execute("SELECT lock FROM locks WHERE conversation_id = ?", (conversation_id,)).fetchone()
         return TicketLock.from_dict(json.loads(row[0])) if row else None
@@ -49,11 +48,11 @@ class SQLiteLockStore(LockStore):
         """Store the lock's tickets."""
         self.db.execute("INSERT OR REPLACE INTO locks VALUES (?, ?)", (lock.conversation_id, lock.dumps()))
 
-    def delete_lock(self, conversation_id: Text) -> None:
+    def delete_lock(self, conversation_id: str) -> None:
         """Forget the conversation's lock."""
         self.db.execute("DELETE FROM locks WHERE conversation_id = ?", (conversation_id,))
 
-    def issue_ticket(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME) -> int:
+    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
         """Give the next ticket for the conversation, in one transaction."""
         try:
             with self.file.transaction():
@@ -64,12 +63,12 @@ class SQLiteLockStore(LockStore):
             raise LockError(f"Error while acquiring lock: {type(error).__name__}") from error
         return ticket
 
-    def update_lock(self, conversation_id: Text) -> None:
+    def update_lock(self, conversation_id: str) -> None:
         """Drop the conversation's expired tickets, in one transaction."""
         with self.file.transaction():
             super().update_lock(conversation_id)
 
-    def cleanup(self, conversation_id: Text, ticket_number: int) -> None:
+    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
         """Give up the ticket, and the whole lock if nobody else waits, in one transaction."""
         with self.file.transaction():
             lock = self.get_lock(conversation_id)
@@ -80,4 +79,3 @@ class SQLiteLockStore(LockStore):
                 self.save_lock(lock)
             else:
                 self.delete_lock(conversation_id)
-

@@ -11,9 +11,9 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
 
 BUSY_TIMEOUT_SECONDS = 10
 
@@ -25,22 +25,23 @@ class SharedFile:
     checkpoint (survives a crash of the program), "OFF" for what only matters while the server runs.
     """
 
-    def __init__(self, path: Path, *, flush: str, schema: str = "", mode: Optional[int] = None) -> None:
+    def __init__(self, path: Path, *, flush: str, schema: str = "", mode: int | None = None) -> None:
         assert flush in ("FULL", "NORMAL", "OFF")
         self.path = path
         self.flush = flush
         self.schema = schema
         self.mode = mode
         self.lock = threading.Lock()  # one statement at a time on the connection, whichever thread runs it
-        self._db: Optional[sqlite3.Connection] = None
+        self._db: sqlite3.Connection | None = None
         self._pid = -1
 
     @property
     def db(self) -> sqlite3.Connection:
         if self._db is None or self._pid != os.getpid():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(str(self.path), isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS,
-                                 check_same_thread=False)
+            db = sqlite3.connect(
+                str(self.path), isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False
+            )
             self._set_up(db)
             if self.mode is not None:
                 os.chmod(self.path, self.mode)
@@ -78,4 +79,3 @@ class SharedFile:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-

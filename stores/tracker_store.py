@@ -37,8 +37,9 @@ import logging
 import os
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, Iterable, Optional, Text, TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
@@ -68,7 +69,7 @@ class Known:
     """A tracker whose events up to `stored` are in the database, the last of them with the id `last_id`; no tracker
     when the database holds nothing of the conversation."""
 
-    tracker: Optional[DialogueStateTracker]
+    tracker: DialogueStateTracker | None
     stored: int
     last_id: int
 
@@ -78,7 +79,7 @@ class Recent:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._entries: "OrderedDict[str, Known]" = OrderedDict()
+        self._entries: OrderedDict[str, Known] = OrderedDict()
 
     def put(self, sender_id: str, known: Known) -> None:
         self._entries[sender_id] = known
@@ -86,7 +87,7 @@ class Recent:
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
 
-    def pop(self, sender_id: str) -> Optional[Known]:
+    def pop(self, sender_id: str) -> Known | None:
         return self._entries.pop(sender_id, None)
 
 
@@ -95,14 +96,18 @@ def _setting(name: str, default: float) -> float:
     return float(value) if value else default
 
 
-def _engine_settings(url: sa.engine.URL) -> Dict[str, Any]:
+def _engine_settings(url: sa.engine.URL) -> dict[str, Any]:
     if url.get_backend_name() != "sqlite":
         # A pooled connection to a server that restarted is dead: check it before use.
         return {"pool_pre_ping": True, **create_engine_kwargs(url)}
     # SQLAlchemy 1.4 opens a new connection to a SQLite file for every session (NullPool): keep one open instead.
     # Write-ahead logging lets the backend read cases while a turn is written.
-    return {"poolclass": sa.pool.QueuePool, "pool_size": 1, "max_overflow": 4,
-            "connect_args": {"check_same_thread": False}}
+    return {
+        "poolclass": sa.pool.QueuePool,
+        "pool_size": 1,
+        "max_overflow": 4,
+        "connect_args": {"check_same_thread": False},
+    }
 
 
 def _write_ahead_log(flush: str) -> Callable[[Any, Any], None]:
@@ -131,7 +136,7 @@ class PatientSQLTrackerStore(SQLTrackerStore):
     """An SQL tracker store that waits for its database instead of failing, and never logs parameters."""
 
     def __init__(
-        self, *args: Any, retry_seconds: Optional[float] = None, cache_size: Optional[int] = None, **kwargs: Any
+        self, *args: Any, retry_seconds: float | None = None, cache_size: int | None = None, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
         url = self.engine.url
@@ -162,11 +167,11 @@ class PatientSQLTrackerStore(SQLTrackerStore):
             await asyncio.sleep(pause)
             pause = min(MAX_PAUSE_SECONDS, pause * 2)
 
-    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """Return the conversation's current session, waiting for the database when it is away."""
         return await self._patiently("read a conversation", lambda: self._current_session(sender_id))
 
-    async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
+    async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
         """Return the whole conversation, waiting for the database when it is away."""
         return await self._patiently(
             "read a conversation", lambda: super(PatientSQLTrackerStore, self).retrieve_full_tracker(conversation_id)
@@ -177,7 +182,7 @@ class PatientSQLTrackerStore(SQLTrackerStore):
         await self.stream_events(tracker)
         await self._patiently("store a turn", lambda: self._store_new_events(tracker))
 
-    async def keys(self) -> Iterable[Text]:
+    async def keys(self) -> Iterable[str]:
         """Return every conversation's id, waiting for the database when it is away."""
         return await self._patiently("list conversations", lambda: super(PatientSQLTrackerStore, self).keys())
 
@@ -186,15 +191,17 @@ class PatientSQLTrackerStore(SQLTrackerStore):
         events = self.SQLEvent.__table__
         sender = sa.bindparam("sender_id")
         self._last_id_sql = sa.select(sa.func.max(events.c.id)).where(events.c.sender_id == sender)
-        self._newer_sql = (sa.select(events.c.id, events.c.type_name, events.c.timestamp, events.c.data)
-                           .where(events.c.sender_id == sender, events.c.id > sa.bindparam("after"))
-                           .order_by(events.c.id))
+        self._newer_sql = (
+            sa.select(events.c.id, events.c.type_name, events.c.timestamp, events.c.data)
+            .where(events.c.sender_id == sender, events.c.id > sa.bindparam("after"))
+            .order_by(events.c.id)
+        )
         self._insert_sql = events.insert()
 
-    def _last_event_id(self, connection: sa.engine.Connection, sender_id: Text) -> Optional[int]:
+    def _last_event_id(self, connection: sa.engine.Connection, sender_id: str) -> int | None:
         return connection.execute(self._last_id_sql, {"sender_id": sender_id}).scalar()
 
-    async def _current_session(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+    async def _current_session(self, sender_id: str) -> DialogueStateTracker | None:
         kept = self._kept.pop(sender_id)
         if kept is not None:
             with self.engine.connect() as connection:
@@ -212,22 +219,23 @@ class PatientSQLTrackerStore(SQLTrackerStore):
         self._lent.put(sender_id, Known(tracker, len(rows), rows[-1].id))
         return tracker
 
-    def _catch_up(self, kept: Known, newer: list) -> Optional[Known]:
+    def _catch_up(self, kept: Known, newer: list) -> Known | None:
         """Add to a kept tracker the events another server stored after it, when they continue its session (the
         tracker is then what Rasa would read and replay); None when they start a new session."""
         if not newer:
             return kept
         if any(row.type_name == SessionStarted.type_name for row in newer):
             return None
-        session_start = max((event.timestamp for event in kept.tracker.events if isinstance(event, SessionStarted)),
-                            default=None)
+        session_start = max(
+            (event.timestamp for event in kept.tracker.events if isinstance(event, SessionStarted)), default=None
+        )
         if session_start is not None and any(row.timestamp is None or row.timestamp < session_start for row in newer):
             return None
         for event in deserialise_events([json.loads(row.data) for row in newer]):
             kept.tracker.update(event)
         return Known(kept.tracker, kept.stored + len(newer), newer[-1].id)
 
-    def _known_count(self, tracker: DialogueStateTracker) -> Optional[int]:
+    def _known_count(self, tracker: DialogueStateTracker) -> int | None:
         """How many of the tracker's events are stored, when this store handed it out or has just stored it.
 
         The turn holds the conversation's lock, which every Rasa server shares: nobody else has written to the
@@ -266,7 +274,7 @@ class PatientSQLTrackerStore(SQLTrackerStore):
         return not starts or all(event.timestamp is not None and event.timestamp >= max(starts) for event in events)
 
     @staticmethod
-    def _row(sender_id: Text, event: Any) -> dict:
+    def _row(sender_id: str, event: Any) -> dict:
         data = event.as_dict()
         return {
             "sender_id": sender_id,

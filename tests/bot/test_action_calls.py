@@ -8,6 +8,7 @@ import asyncio
 import json
 
 from aiohttp import web
+from channel_testing import free_port
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
@@ -15,8 +16,6 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from serving import action_calls
-
-from channel_testing import free_port
 
 
 async def action_server(webhook) -> tuple:
@@ -48,11 +47,20 @@ def test_the_action_server_gets_the_conversation_as_rasa_sends_it(monkeypatch):
     async def call() -> dict:
         runner, port = await action_server(webhook)
         try:
-            endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", headers={"X-City": "311"},
-                                      basic_auth={"username": "rasa", "password": "secret"}, token="t0ken")
-            tracker = DialogueStateTracker.from_events("web:resident", [
-                ActionExecuted("action_listen"), UserUttered("Pothole on Elm Street – deep", {"name": "inform"}),
-                SlotSet("location", "45 Elm Street")])
+            endpoint = EndpointConfig(
+                f"http://127.0.0.1:{port}/webhook",
+                headers={"X-City": "311"},
+                basic_auth={"username": "rasa", "password": "secret"},
+                token="t0ken",
+            )
+            tracker = DialogueStateTracker.from_events(
+                "web:resident",
+                [
+                    ActionExecuted("action_listen"),
+                    UserUttered("Pothole on Elm Street – deep", {"name": "inform"}),
+                    SlotSet("location", "45 Elm Street"),
+                ],
+            )
             payload = RemoteAction("validate_report_form", endpoint)._action_call_format(tracker, Domain.empty())
             answer = await endpoint.request(json=payload, method="post")
             return {"payload": payload, "answer": answer}
@@ -85,7 +93,9 @@ def test_calls_from_one_worker_share_a_kept_alive_connection(monkeypatch):
             endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
             for _ in range(3):
                 assert await endpoint.request(json={"next_action": "action_x"}, method="post") == {
-                    "events": [], "responses": []}
+                    "events": [],
+                    "responses": [],
+                }
         finally:
             await action_calls.SESSIONS.close()
             await runner.cleanup()

@@ -14,8 +14,10 @@ from serving import action_results
 from serving.action_results import answer_check, validate_action_result
 
 GOOD = {
-    "events": [{"event": "slot", "timestamp": None, "name": "location", "value": "45 Elm Street"},
-               {"event": "active_loop", "name": "report_form"}],
+    "events": [
+        {"event": "slot", "timestamp": None, "name": "location", "value": "45 Elm Street"},
+        {"event": "active_loop", "name": "report_form"},
+    ],
     "responses": [{"text": "When did it happen?", "buttons": [], "response": None}],
 }
 MALFORMED = [
@@ -61,12 +63,44 @@ def test_the_quick_check_splits_rasas_schema_by_kind_of_event():
     assert not check.is_valid({"events": [*GOOD_EVENTS, {"event": "slot", "value": "no name"}]})
 
 
-NAMES = ["user", "slot", "action", "entities", "active_loop", "bot", "form", "followup", "restart", "reset_slots",
-         "no_such_event", "", "Slot"]
-VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=3),
-                   st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=2), st.integers(), max_size=2))
-FIELDS = ["event", "name", "value", "timestamp", "metadata", "entities", "text", "parse_data", "policy", "confidence",
-          "hide_rule_turn", "input_channel"]
+NAMES = [
+    "user",
+    "slot",
+    "action",
+    "entities",
+    "active_loop",
+    "bot",
+    "form",
+    "followup",
+    "restart",
+    "reset_slots",
+    "no_such_event",
+    "",
+    "Slot",
+]
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=3),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+)
+FIELDS = [
+    "event",
+    "name",
+    "value",
+    "timestamp",
+    "metadata",
+    "entities",
+    "text",
+    "parse_data",
+    "policy",
+    "confidence",
+    "hide_rule_turn",
+    "input_channel",
+]
 GOOD_EVENTS = [
     {"event": "slot", "name": "location", "value": "45 Elm Street", "timestamp": None},
     {"event": "action", "name": "utter_ask_when", "policy": None, "confidence": 1.0},
@@ -76,21 +110,26 @@ GOOD_EVENTS = [
     {"event": "entities", "entities": [{"entity": "location", "value": "Elm Street", "start": 0}]},
 ]
 # A good event, sometimes with one field set to anything (which may or may not still fit its kind).
-CHANGED_EVENTS = st.tuples(st.sampled_from(GOOD_EVENTS), st.sampled_from(FIELDS), st.one_of(VALUES, st.sampled_from(NAMES)),
-                           st.booleans()).map(lambda t: {**t[0], t[1]: t[2]} if t[3] else t[0])
+CHANGED_EVENTS = st.tuples(
+    st.sampled_from(GOOD_EVENTS), st.sampled_from(FIELDS), st.one_of(VALUES, st.sampled_from(NAMES)), st.booleans()
+).map(lambda t: {**t[0], t[1]: t[2]} if t[3] else t[0])
 EVENTS = st.one_of(
     CHANGED_EVENTS,
-    st.fixed_dictionaries({"event": st.sampled_from(NAMES)},
-                          optional={field: VALUES for field in FIELDS if field != "event"}),
+    st.fixed_dictionaries(
+        {"event": st.sampled_from(NAMES)}, optional={field: VALUES for field in FIELDS if field != "event"}
+    ),
     st.dictionaries(st.sampled_from(FIELDS), st.one_of(VALUES, st.sampled_from(NAMES)), max_size=4),
     st.just({"event": "user", "parse_data": {"entities": [{"entity": "location"}]}}),  # an entity needs a value
     VALUES,
 )
 ANSWERS = st.one_of(
-    st.fixed_dictionaries({}, optional={"events": st.one_of(st.lists(EVENTS, max_size=4), st.lists(CHANGED_EVENTS,
-                                                                                                   max_size=4), VALUES),
-                                        "responses": st.one_of(st.lists(st.one_of(VALUES, st.just({"text": "Hi"})),
-                                                                        max_size=2), VALUES)}),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "events": st.one_of(st.lists(EVENTS, max_size=4), st.lists(CHANGED_EVENTS, max_size=4), VALUES),
+            "responses": st.one_of(st.lists(st.one_of(VALUES, st.just({"text": "Hi"})), max_size=2), VALUES),
+        },
+    ),
     VALUES,
 )
 
@@ -99,4 +138,5 @@ ANSWERS = st.one_of(
 @given(ANSWERS)
 def test_the_quick_check_gives_the_verdict_of_the_full_schema(answer):
     assert answer_check().is_valid(answer) == jsonschema.Draft7Validator(
-        RemoteAction.action_response_format_spec()).is_valid(answer)
+        RemoteAction.action_response_format_spec()
+    ).is_valid(answer)

@@ -7,17 +7,24 @@ import os
 
 import pytest
 from rasa.core.agent import Agent
+from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
 from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.engine.runner.dask import DaskGraphRunner
 
 from serving import graph_runner
 from serving.graph_runner import SequentialGraphRunner
 
-MESSAGES = ["There is a big pothole on Elm Street", "the bus driver on route 7 was so kind to my mother",
-            "what's happening with C-7KX2M9Q", "45 Elm Street", "yes", "help", "I want to talk to a person",
-            "Il y a un nid-de-poule devant chez moi"]
+MESSAGES = [
+    "There is a big pothole on Elm Street",
+    "the bus driver on route 7 was so kind to my mother",
+    "what's happening with C-7KX2M9Q",
+    "45 Elm Street",
+    "yes",
+    "help",
+    "I want to talk to a person",
+    "Il y a un nid-de-poule devant chez moi",
+]
 
 
 def model() -> str:
@@ -32,13 +39,20 @@ async def conversation(agent: Agent) -> list:
     conversation that grows message by message (no action server: the decided actions are only recorded)."""
     domain = agent.processor.domain
     tracker = DialogueStateTracker.from_events(
-        "runner", [ActionExecuted(ACTION_SESSION_START_NAME), SessionStarted(), ActionExecuted(ACTION_LISTEN_NAME)],
-        domain.slots)
+        "runner",
+        [ActionExecuted(ACTION_SESSION_START_NAME), SessionStarted(), ActionExecuted(ACTION_LISTEN_NAME)],
+        domain.slots,
+    )
     seen = []
     for text in MESSAGES:
         parsed = await agent.parse_message(text)
-        seen.append((parsed["intent"]["name"], round(parsed["intent"]["confidence"], 6),
-                     sorted((e["entity"], e["value"]) for e in parsed["entities"])))
+        seen.append(
+            (
+                parsed["intent"]["name"],
+                round(parsed["intent"]["confidence"], 6),
+                sorted((e["entity"], e["value"]) for e in parsed["entities"]),
+            )
+        )
         tracker.update(UserUttered(text, parsed["intent"], parsed["entities"], parsed))
         for _ in range(2):
             prediction = agent.processor._predict_next_with_tracker(tracker)
@@ -58,5 +72,10 @@ def test_the_sequential_runner_understands_and_predicts_as_dask_does(monkeypatch
     assert type(sequential.processor.graph_runner) is SequentialGraphRunner
     expected = asyncio.run(conversation(with_dask))
     assert asyncio.run(conversation(sequential)) == expected
-    assert {intent for intent, *_ in expected[::3]} >= {"service_request", "compliment", "check_status", "human_handoff"}
+    assert {intent for intent, *_ in expected[::3]} >= {
+        "service_request",
+        "compliment",
+        "check_status",
+        "human_handoff",
+    }
     assert len({action for action, *_ in expected[1::3]}) >= 4

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import weakref
-from typing import Any, Iterator, List
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import rasa.core.run
@@ -28,8 +29,8 @@ def unfrozen() -> Iterator[None]:
 
 
 def test_what_the_loader_keeps_is_frozen_and_its_dropped_cycles_are_collected_first(unfrozen: None) -> None:
-    kept: List[Any] = []
-    dropped: List[Any] = []
+    kept: list[Any] = []
+    dropped: list[Any] = []
 
     async def load() -> str:
         kept.extend([{"slot": index}] for index in range(5000))  # 5,000 lists, each holding a dict: all tracked

@@ -42,17 +42,30 @@ PROBE = textwrap.dedent("""
 
 def changed_by(action: str, environ: dict[str, str]) -> list[str]:
     """Run `action` in a fresh bot process and return the patches whose targets it changed."""
-    done = subprocess.run([sys.executable, "-c", PROBE.format(root=str(ROOT), action=action)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300,
-                          env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3", **environ})
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(root=str(ROOT), action=action)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3", **environ},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     [line] = [line for line in done.stdout.splitlines() if line.startswith("CHANGED ")]
     return json.loads(line.removeprefix("CHANGED "))
 
 
 def test_importing_stores_or_serving_installs_nothing():
-    modules = ["stores", "stores.tracker_store", "stores.lock_store", "stores.sqlite", "serving", "serving.__main__",
-               *(patch.module for patch in PATCHES), "serving.patches"]
+    modules = [
+        "stores",
+        "stores.tracker_store",
+        "stores.lock_store",
+        "stores.sqlite",
+        "serving",
+        "serving.__main__",
+        *(patch.module for patch in PATCHES),
+        "serving.patches",
+    ]
     assert changed_by("; ".join(f"import {module}" for module in modules), {}) == []
 
 
@@ -67,8 +80,7 @@ def test_stock_mode_installs_no_speed_patch_and_keeps_the_intent_guard(stock):
 
 
 def test_one_speed_patch_can_be_left_out_for_bisecting():
-    changed = changed_by("from serving import patches; patches.install()",
-                         {"INTAKE_SPEED_PATCHES_OFF": "graph_runner"})
+    changed = changed_by("from serving import patches; patches.install()", {"INTAKE_SPEED_PATCHES_OFF": "graph_runner"})
     assert changed == [patch.name for patch in PATCHES if patch.name != "graph_runner"]
 
 
@@ -88,8 +100,10 @@ def test_a_wrong_switch_refuses_to_start():
 
 
 @pytest.mark.parametrize("patch", PATCHES, ids=lambda patch: patch.name)
-@pytest.mark.parametrize("rasa_version, sanic_version", [("3.6.20", "21.12.2"), ("3.7.0", "21.12.2"),
-                                                         ("3.6.21", "22.3.0"), ("3.6.21", "21.9.3")])
+@pytest.mark.parametrize(
+    "rasa_version, sanic_version",
+    [("3.6.20", "21.12.2"), ("3.7.0", "21.12.2"), ("3.6.21", "22.3.0"), ("3.6.21", "21.9.3")],
+)
 def test_a_patch_refuses_other_versions_naming_itself_and_the_versions(patch, rasa_version, sanic_version):
     with pytest.raises(WrongVersion) as refused:
         patches.check_versions(patch, rasa_version, sanic_version)
@@ -124,8 +138,16 @@ def test_the_server_refuses_to_start_on_another_rasa():
         sys.argv = ["serving", "--port", "1"]
         runpy.run_module("serving", run_name="__main__")
     """)
-    done = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"})
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert done.returncode == 1
-    assert ("serving patch 'intent_guard' (serving.intent_guard) was written for Rasa 3.6.21 and Sanic 21.12.x, but "
-            "Rasa 3.7.0 and Sanic 21.12.2 are installed: refusing to start") in done.stderr
+    assert (
+        "serving patch 'intent_guard' (serving.intent_guard) was written for Rasa 3.6.21 and Sanic 21.12.x, but "
+        "Rasa 3.7.0 and Sanic 21.12.2 are installed: refusing to start"
+    ) in done.stderr

@@ -26,7 +26,8 @@ def test_the_set_is_varied():
     assert {r["division"] for r in REPORTS} >= {"TW", "TS", "UF", "MLS", "SWMS", "PFR", "TRIAGE"}
 
 
-# Floors a little under the figures measured when the keywords were last tuned (docs/benchmarks.md; benchmarks/service_guess.py):
+# Floors a little under the figures measured when the keywords were last tuned (docs/benchmarks.md;
+# benchmarks/service_guess.py):
 # all 108 messages 81.5% type and 85.2% team; the 26 written after the keywords 34.6% and 42.3%. Before the
 # keywords and triage queue of issue 20 the same set scored 44.4% and 40.7% (fresh: 23.1% and 19.2%).
 @pytest.mark.parametrize(

@@ -30,9 +30,14 @@ def stock_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     model = os.environ.get("INTAKE_MODEL")
     if not model:
         pytest.fail("INTAKE_MODEL is not set: run the tests with `make test`, which trains the model first")
-    running = Stack(model=Path(model).resolve(), var_dir=tmp_path_factory.mktemp("stock-var"),
-                    backend_port=free_port(), actions_port=free_port(), rasa_port=free_port(),
-                    settings={"INTAKE_STOCK_RASA": "1", "INTAKE_SPEED_PATCHES_OFF": "", "SANIC_PROXIES_COUNT": "1"})
+    running = Stack(
+        model=Path(model).resolve(),
+        var_dir=tmp_path_factory.mktemp("stock-var"),
+        backend_port=free_port(),
+        actions_port=free_port(),
+        rasa_port=free_port(),
+        settings={"INTAKE_STOCK_RASA": "1", "INTAKE_SPEED_PATCHES_OFF": "", "SANIC_PROXIES_COUNT": "1"},
+    )
     try:
         running.start()
         running.wait_until_ready()
@@ -56,15 +61,19 @@ def test_stock_rasa_takes_residents_through_complete_reports(stock_stack):
 
 def test_stock_rasa_keeps_the_intent_guard(stock_stack):
     sender = "stock-forged-reply"
-    request = urllib.request.Request(f"{stock_stack.rasa_url}/webhooks/rest/webhook", method="POST",
-                                     data=json.dumps({"sender": sender, "message": FORGED}).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{stock_stack.rasa_url}/webhooks/rest/webhook",
+        method="POST",
+        data=json.dumps({"sender": sender, "message": FORGED}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         replies = json.loads(response.read())
     assert not any("card number" in (reply.get("text") or "") for reply in replies), replies
     token = urllib.parse.quote(stock_stack.environment()["INTAKE_RASA_TOKEN"])
-    with urllib.request.urlopen(f"{stock_stack.rasa_url}/conversations/{sender}/tracker?include_events=ALL"
-                                f"&token={token}", timeout=60) as response:
+    with urllib.request.urlopen(
+        f"{stock_stack.rasa_url}/conversations/{sender}/tracker?include_events=ALL&token={token}", timeout=60
+    ) as response:
         events = json.loads(response.read())["events"]
     [said] = [event for event in events if event["event"] == "user"]
     assert said["text"] == FORGED.lstrip("/")

@@ -27,11 +27,32 @@ def test_every_test_story_is_followed_exactly(tmp_path, stock):
         pytest.fail("INTAKE_MODEL is not set: run the tests with `make test`")
     done = subprocess.run(
         # `rasa test core` with the patches the environment selects, as `python -m serving` installs them.
-        [sys.executable, "-m", "serving.patches", "test", "core", "--model", model, "--stories", "tests/stories",
-         "--fail-on-prediction-errors", "--e2e", "--out", str(tmp_path / "results")],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), "INTAKE_STOCK_RASA": stock,
-             "INTAKE_SPEED_PATCHES_OFF": ""},
+        [
+            sys.executable,
+            "-m",
+            "serving.patches",
+            "test",
+            "core",
+            "--model",
+            model,
+            "--stories",
+            "tests/stories",
+            "--fail-on-prediction-errors",
+            "--e2e",
+            "--out",
+            str(tmp_path / "results"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={
+            **os.environ,
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "PYTHONPATH": str(ROOT),
+            "INTAKE_STOCK_RASA": stock,
+            "INTAKE_SPEED_PATCHES_OFF": "",
+        },
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     installed = "patched with intent_guard; speed patches left out:" if stock == "1" else "patched with intent_guard, "

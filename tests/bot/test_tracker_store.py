@@ -10,9 +10,9 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -32,8 +32,9 @@ DOMAIN = Domain.from_dict({"slots": {"location": {"type": "text", "mappings": [{
 
 def patient_store(path: Path, retry_seconds: float) -> PatientSQLTrackerStore:
     # timeout 0: SQLite's own wait for a lock is off, so that the store's waiting is what is tested.
-    return PatientSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(path), query={"timeout": "0"},
-                                  retry_seconds=retry_seconds)
+    return PatientSQLTrackerStore(
+        domain=DOMAIN, dialect="sqlite", db=str(path), query={"timeout": "0"}, retry_seconds=retry_seconds
+    )
 
 
 def a_turn() -> DialogueStateTracker:
@@ -97,6 +98,7 @@ def test_when_the_database_stays_away_the_error_quotes_no_sender_and_no_words(tm
 
 
 # What the store keeps in memory between turns: never a stale or half-finished conversation.
+
 
 @contextmanager
 def statements(store: PatientSQLTrackerStore) -> Iterator[list]:
@@ -199,7 +201,7 @@ def test_a_new_conversation_is_stored_without_counting_its_events(tmp_path):
 def test_a_turn_that_fails_before_it_is_saved_leaves_nothing_behind(tmp_path):
     path = tmp_path / "tracker.db"
     store = patient_store(path, retry_seconds=1)
-    tracker = first_turn(store, "pothole on Elm")
+    first_turn(store, "pothole on Elm")
 
     failing = asyncio.run(store.retrieve(SENDER))
     failing.update(UserUttered("a turn that raised before it was stored"))

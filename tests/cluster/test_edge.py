@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from live import cases_of, listening_addresses, wait_until
+from live import cases_of, forged_action_call, listening_addresses, wait_until
 
 
 def post(url: str, body: bytes, headers: dict[str, str] | None = None) -> int:
@@ -61,30 +61,7 @@ def test_rasas_api_needs_the_token(cluster):
 def test_the_action_servers_are_on_the_loopback_and_answer_only_rasas_secret(cluster):
     for port in [*cluster.action_ports, cluster.actions_port]:  # each server, and nginx's listener for them
         assert listening_addresses(port) == {"127.0.0.1"}, port
-    tracker = {
-        "sender_id": "cluster-forged",
-        "slots": {
-            "kind": "service_request",
-            "description": "Bin not emptied",
-            "location": "12 Elm St",
-            "confirmed": True,
-        },
-        "latest_message": {},
-        "events": [],
-        "paused": False,
-        "followup_action": None,
-        "active_loop": {},
-        "latest_action_name": "action_listen",
-    }
-    forged = json.dumps(
-        {
-            "next_action": "action_submit_case",
-            "sender_id": "cluster-forged",
-            "tracker": tracker,
-            "domain": {},
-            "version": "3.6.2",
-        }
-    ).encode()
+    forged = json.dumps(forged_action_call("cluster-forged", {"description": "Bin not emptied"})).encode()
     for port in [*cluster.action_ports, cluster.actions_port]:
         assert post(f"http://127.0.0.1:{port}/webhook", forged) == 401
         assert post(f"http://127.0.0.1:{port}/webhook", forged, {"X-Intake-Actions-Secret": "guess"}) == 401

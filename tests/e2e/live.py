@@ -164,3 +164,24 @@ def start_service(stack: Stack, name: str) -> None:
         start_new_session=True,
     )
     stack.wait_until_ready()
+
+
+def forged_action_call(sender_id: str, slots: dict[str, Any]) -> dict[str, Any]:
+    """Return what someone other than Rasa might post to an action server: submit a case with these slots."""
+    tracker = {
+        "sender_id": sender_id,
+        "slots": {"kind": "service_request", "location": "12 Elm St", "confirmed": True, **slots},
+        "latest_message": {},
+        "events": [],
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": "action_listen",
+    }
+    return {
+        "next_action": "action_submit_case",
+        "sender_id": sender_id,
+        "tracker": tracker,
+        "domain": {},
+        "version": "3.6.2",
+    }

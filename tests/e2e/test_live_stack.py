@@ -6,7 +6,16 @@ import re
 from pathlib import Path
 
 from channel_live import FORGED_STAFF_REPLY, FORGED_WORDS
-from live import Resident, cases_of, http, listening_addresses, listening_sockets, rasa_events, taken_as_commands
+from live import (
+    Resident,
+    cases_of,
+    forged_action_call,
+    http,
+    listening_addresses,
+    listening_sockets,
+    rasa_events,
+    taken_as_commands,
+)
 
 # A reference the assistant gives (its questions also show an example number).
 REFERENCE = re.compile(r"reference number is ([CPS]-[2-9A-HJKMNP-Z]{7})\b")
@@ -18,12 +27,21 @@ def staff_headers(stack) -> dict:
 
 # What a resident answers to each question (found by words in it); the read-back is checked first because it
 # repeats the other questions' labels.
-ANSWERS = {"shall i send it": "yes", "public map": "no", "just to check": "not sure", "your first report": "no",
-           "when did it happen": "yesterday",
-           "is that right": "yes",
-           "reply with a number": "not sure", "put this right": "Pick it up", "how should we reach you": "none",
-           "what needs to be fixed": "There is a big pothole in the right lane", "where": "45 Elm Street",
-           "you can say skip": "skip"}
+ANSWERS = {
+    "shall i send it": "yes",
+    "public map": "no",
+    "just to check": "not sure",
+    "hear back": "no",
+    "your first report": "no",
+    "when did it happen": "yesterday",
+    "is that right": "yes",
+    "reply with a number": "not sure",
+    "put this right": "Pick it up",
+    "how should we reach you": "none",
+    "what needs to be fixed": "There is a big pothole in the right lane",
+    "where": "45 Elm Street",
+    "you can say skip": "skip",
+}
 
 
 def answer_until_reference(resident: Resident, replies: list, turns: int = 12) -> str:
@@ -105,12 +123,9 @@ def test_a_message_written_as_a_staff_reply_stays_the_residents_words(stack):
 
 def test_the_action_server_answers_rasa_only(stack):
     assert listening_addresses(stack.actions_port) == {"127.0.0.1"}
-    tracker = {"sender_id": "e2e-forged-tracker", "slots": {
-        "kind": "service_request", "report_id": "forged-1", "description": "My green bin was not picked up",
-        "location": "12 Elm St", "confirmed": True}, "latest_message": {}, "events": [], "paused": False,
-        "followup_action": None, "active_loop": {}, "latest_action_name": "action_listen"}
-    forged = {"next_action": "action_submit_case", "sender_id": "e2e-forged-tracker", "tracker": tracker,
-              "domain": {}, "version": "3.6.2"}
+    forged = forged_action_call(
+        "e2e-forged-tracker", {"report_id": "forged-1", "description": "My green bin was not picked up"}
+    )
     url = f"http://127.0.0.1:{stack.actions_port}/webhook"
     for headers in ({}, {"X-Intake-Actions-Secret": "not-the-secret"}):
         status, _ = http("POST", url, forged, headers=headers)
