@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator
@@ -18,10 +17,6 @@ from typing import Any
 
 import pytest
 from backend_testing import ACTIONS_TOKEN, OPEN311_API_KEY, STAFF_TOKEN
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 # Settings for anything that builds the app from the environment (e.g. importing backend.main). Set before any
 # backend import, so that no test ever touches var/intake.db.

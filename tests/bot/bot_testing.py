@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import re
-import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from aiohttp import web
 from rasa_sdk import Tracker
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 # GSM 03.38 basic character set: what a text message carries at 160 characters per segment.
@@ -103,21 +99,6 @@ def make_tracker(
         active_loop={"name": active_loop} if active_loop else {},
         latest_action_name="action_listen",
     )
-
-
-@pytest.fixture
-def backend_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Point the actions at a fresh outbox file (delivered by the test itself, no thread) and a fresh catalog."""
-    from actions import catalog
-
-    monkeypatch.setenv("INTAKE_OUTBOX_PATH", str(tmp_path / "outbox.db"))
-    monkeypatch.setenv("INTAKE_OUTBOX_AUTOSTART", "0")
-    monkeypatch.setenv("INTAKE_ACTIONS_TOKEN", "t0ken")
-    monkeypatch.setenv("INTAKE_BACKEND_TIMEOUT", "2")
-    monkeypatch.setenv("INTAKE_BACKEND_URL", "http://127.0.0.1:9")  # nothing listens: tests start a FakeBackend
-    catalog.forget()
-    yield tmp_path / "outbox.db"
-    catalog.forget()
 
 
 def catalog_json() -> dict[str, Any]:

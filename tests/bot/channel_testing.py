@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 import itertools
-import socket
-import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
+from live import free_port
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Sanic
-
-ROOT = Path(__file__).resolve().parents[2]
-for folder in (ROOT, ROOT / "tests"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
 
 _apps = itertools.count()
 # Sanic's own switch for running several apps in one process (it rewrites some methods once per app otherwise).
 Sanic.test_mode = True
 Reply = dict[str, Any]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ScriptedRasa:

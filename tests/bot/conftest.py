@@ -1,11 +1,25 @@
-"""Make the project's packages (actions, channels) importable in the bot environment's tests, and share their
-fixtures."""
+"""The bot environment's shared fixtures. The project's packages, these tests' helpers (bot_testing, channel_testing),
+the end-to-end helpers (tests/e2e/live.py), the platform stand-ins and scripts/ and benchmarks/ are importable
+through pyproject.toml's `pythonpath`."""
 
-import sys
+from __future__ import annotations
+
+from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import pytest
 
-from bot_testing import backend_env  # noqa: E402,F401  (a fixture: a fake backend and an outbox per test)
+
+@pytest.fixture
+def backend_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point the actions at a fresh outbox file (delivered by the test itself, no thread) and a fresh catalog."""
+    from actions import catalog
+
+    monkeypatch.setenv("INTAKE_OUTBOX_PATH", str(tmp_path / "outbox.db"))
+    monkeypatch.setenv("INTAKE_OUTBOX_AUTOSTART", "0")
+    monkeypatch.setenv("INTAKE_ACTIONS_TOKEN", "t0ken")
+    monkeypatch.setenv("INTAKE_BACKEND_TIMEOUT", "2")
+    monkeypatch.setenv("INTAKE_BACKEND_URL", "http://127.0.0.1:9")  # nothing listens: tests start a FakeBackend
+    catalog.forget()
+    yield tmp_path / "outbox.db"
+    catalog.forget()

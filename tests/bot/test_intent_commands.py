@@ -20,7 +20,8 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from channel_testing import free_port, serve
+from channel_testing import serve
+from live import free_port
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.core.channels.channel import register as register_channels

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cluster import Cluster  # scripts/cluster.py
 
 ROOT = Path(__file__).resolve().parents[2]
-for folder in (ROOT / "scripts", ROOT / "tests" / "e2e"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-from cluster import Cluster  # noqa: E402
 
 
 @pytest.fixture(scope="session")

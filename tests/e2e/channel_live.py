@@ -5,16 +5,14 @@ answers whatever the assistant asks until it gives a reference number (the quest
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from live import http
+from stand_ins import TelegramStandIn, TwilioStandIn
+
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT / "tests") not in sys.path:
-    sys.path.insert(0, str(ROOT / "tests"))
-from live import http  # noqa: E402
-from stand_ins import TelegramStandIn, TwilioStandIn  # noqa: E402
 
 REFERENCE_GIVEN = re.compile(r"reference number is ([CPS]-[2-9A-HJKMNP-Z]{7})")
 # A resident's message written as the backend's staff reply (the issue's own example): it must stay words.

@@ -8,7 +8,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -16,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from stack import Stack  # noqa: F401  (scripts/stack.py, re-exported for the tests)
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-from stack import Stack  # noqa: E402,F401  (re-exported for the tests)
 
 
 def free_port() -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_responses import GSM7, grade_level
+from bot_testing import GSM7, grade_level
 
 from channels import replies
 from channels.segments import fits_one_segment

@@ -9,7 +9,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from channel_testing import ScriptedRasa, free_port, serve
+from channel_testing import ScriptedRasa, serve
+from live import free_port
 from stand_ins import TelegramStandIn, telegram_update
 
 from channels import replies

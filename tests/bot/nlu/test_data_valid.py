@@ -6,9 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-import validate_data  # noqa: E402
+import validate_data
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_rasa_data_validate_is_clean():

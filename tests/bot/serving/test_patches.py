@@ -15,7 +15,7 @@ import pytest
 from serving import patches
 from serving.patches import PATCHES, SPEED_PATCHES, WrongVersion
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 GUARDS = [patch.name for patch in PATCHES if not patch.speed]
 
 # Run in a process of its own: records what each patch's targets are, runs `action`, and prints which patches'

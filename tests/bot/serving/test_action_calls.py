@@ -8,7 +8,7 @@ import asyncio
 import json
 
 from aiohttp import web
-from channel_testing import free_port
+from live import free_port
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered

@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.staff_reply import ActionRelayStaffReply
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def external_tracker(entities: list[dict[str, Any]]) -> Tracker:

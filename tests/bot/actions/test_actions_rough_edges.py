@@ -4,7 +4,6 @@ places that lost detail, reports with no team, corrections out of turn. Real tra
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import pytest
@@ -22,12 +21,6 @@ POTHOLE = {
     "description": "big pothole",
     "location": "queen st near spadina",
 }
-
-
-@pytest.fixture
-def known_catalog(backend_env):
-    catalog._cache.update(catalog=CATALOG, fetched=time.monotonic(), failed=0.0)
-    yield CATALOG
 
 
 def validate(slot: str, value: Any, slots: dict[str, Any] | None = None, intent: str = "inform"):

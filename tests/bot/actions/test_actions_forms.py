@@ -4,11 +4,9 @@ answer does not work. Real trackers and dispatchers; the catalog is the real bac
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from bot_testing import FakeBackend, catalog_json, make_tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -18,7 +16,7 @@ from actions.flow import report_questions
 from actions.forms import ValidateReportForm, ValidateStatusForm
 from actions.questions import ask_complaint_category, ask_confirmed, ask_division, ask_service_extra
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CATALOG = catalog.Catalog.from_json(catalog_json())
 
 
@@ -30,13 +28,6 @@ def domain() -> dict[str, Any]:
         merged["forms"].update(data.get("forms") or {})
         merged["slots"].update(data.get("slots") or {})
     return merged
-
-
-@pytest.fixture
-def known_catalog(backend_env):
-    """Have the actions use the real catalog without a backend."""
-    catalog._cache.update(catalog=CATALOG, fetched=time.monotonic(), failed=0.0)
-    yield CATALOG
 
 
 def validate(

@@ -3,19 +3,12 @@ measured on tests/data/service_guess.yml as benchmarks/service_guess.py measures
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
+import service_guess
 from bot_testing import catalog_json, make_tracker
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-import service_guess  # noqa: E402
-
-from actions.catalog import Catalog  # noqa: E402
-from actions.report import build_case, tell_next_steps  # noqa: E402
+from actions.catalog import Catalog
+from actions.report import build_case, tell_next_steps
 
 CATALOG = Catalog.from_json(catalog_json())
 REPORTS = service_guess.load_reports()

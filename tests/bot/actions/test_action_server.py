@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 from bot_testing import FakeBackend, make_tracker
-from channel_testing import free_port
+from live import free_port
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
@@ -24,7 +24,7 @@ from sanic import Sanic
 from actions.server import SECRET_HEADER, create_action_app
 from serving import action_calls
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SECRET = "the-shared-secret_0123456789"
 # A complete report in a conversation that is not the caller's: what a forged tracker would file.
 REPORT = {

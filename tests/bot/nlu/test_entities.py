@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
+import build_spacy
 import pytest
 import spacy
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-import build_spacy  # noqa: E402
 
 
 @pytest.fixture(scope="module")
