@@ -82,8 +82,9 @@ def outcome(pairs: Sequence[tuple[str, str]], parses: Sequence[Parse]) -> dict[s
     alone = sum(1 for gold, (intent, _) in rows if intent == gold)
     asked_right = sum(1 for gold, parse in rows if final_kind(gold, parse, careful=False)[0] == gold)
     careful_right = sum(1 for gold, parse in rows if final_kind(gold, parse, careful=True)[0] == gold)
-    started = [(gold, parse) for (_, gold), parse in zip(pairs, parses) if parse[0] in KINDS]
-    asked = sum(1 for gold, parse in started if final_kind(gold, parse, careful=False)[1])
+    # Whether the assistant asks depends on the parse alone, not on what the resident meant.
+    started = [(intent, ranking) for intent, ranking in parses if intent in KINDS]
+    asked = sum(1 for intent, ranking in started if kind_choice.unsure_between(intent, ranking) is not None)
     n = len(rows)
     return {
         "n": n,

@@ -21,6 +21,7 @@ from backend.catalog.views import get_catalog
 from backend.clients import client_address
 from backend.database.core import get_session
 from backend.staff import passwords, sessions, users
+from backend.staff.models import StaffUser
 from backend.staff.permissions import Permission, Role
 from backend.web.core import (
     CSRF_FIELD,
@@ -295,9 +296,7 @@ def create_user(
 @router.get("/users/{user_id}")
 def edit_user_form(request: Request, session: SessionDep, staff: ManageUsers, user_id: int) -> Response:
     """Show one account with forms to change it and to reset its password."""
-    account = users.get(session=session, user_id=user_id)
-    if account is None:
-        raise not_found("There is no such account.")
+    account = _account(session, user_id)
     return render(request, "staff/user.html", {"staff": staff, "account": account, "roles": list(Role), "error": None})
 
 
@@ -311,9 +310,7 @@ def update_user(
     form: Annotated[FormData, Depends(checked_form)],
 ) -> Response:
     """Change an account's name, role, divisions and whether it is active."""
-    account = users.get(session=session, user_id=user_id)
-    if account is None:
-        raise not_found("There is no such account.")
+    account = _account(session, user_id)
     role = _role(_field(form, "role"))
     error = None
     if role is None:
@@ -352,9 +349,7 @@ def reset_password(
     form: Annotated[FormData, Depends(checked_form)],
 ) -> Response:
     """Give an account a new password (which the admin passes on to its owner)."""
-    account = users.get(session=session, user_id=user_id)
-    if account is None:
-        raise not_found("There is no such account.")
+    account = _account(session, user_id)
     try:
         users.set_password(
             session=session, user=account, actor=session.merge(staff.user), password=_field(form, "password")
@@ -368,3 +363,11 @@ def reset_password(
             status_code=422,
         )
     return RedirectResponse(PREFIX + "/users?done=password_reset", status_code=303)
+
+
+def _account(session: Session, user_id: int) -> StaffUser:
+    """Return the staff account with this id, or answer 404."""
+    account = users.get(session=session, user_id=user_id)
+    if account is None:
+        raise not_found("There is no such account.")
+    return account
